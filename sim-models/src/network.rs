@@ -1,0 +1,377 @@
+//! The station-network model: sources, c-worker FIFO stations, tandem links.
+//!
+//! Each source draws its inter-arrival times from its own random stream
+//! (`source.interarrival`, indexed by source), and each station its service
+//! times from its own (`station.service`, indexed by station). A customer's
+//! service demand at a station is drawn when it arrives there, in arrival
+//! order, so two runs on one seed that differ only downstream see the same
+//! arrivals and the same demands (common random numbers).
+//!
+//! Statistics exclude the warm-up: at the warm-up time every counter,
+//! histogram and time-weighted average is reset (the truncation method), and
+//! customer-based statistics count customers that finish after it.
+
+use std::collections::VecDeque;
+
+use sim_core::stats::{Counter, LatencyHistogram, TimeSeries, TimeWeighted};
+use sim_core::{Model, RngStreams, Scheduler, SimTime, Simulation, StreamKey, StreamRng, TraceHasher};
+
+use crate::scenario::NetworkConfig;
+
+/// The events of a station network (plain data, 12 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// The next customer of a source arrives.
+    Arrival {
+        /// Source index.
+        source: u32,
+    },
+    /// A worker finishes serving its customer.
+    Departure {
+        /// Station index.
+        station: u32,
+        /// Worker index within the station.
+        worker: u32,
+    },
+    /// The warm-up ends: statistics restart.
+    WarmupEnd,
+}
+
+/// A customer in the network.
+#[derive(Clone, Copy, Debug)]
+struct Customer {
+    /// When it entered the network.
+    born: SimTime,
+    /// When it arrived at the current station.
+    arrived: SimTime,
+    /// Which source it came from.
+    source: u32,
+}
+
+/// Per-station statistics (after warm-up).
+#[derive(Clone, Debug)]
+pub struct StationStats {
+    /// Customers that arrived.
+    pub arrivals: Counter,
+    /// Customers turned away by a full queue.
+    pub rejected: Counter,
+    /// Customers that finished service.
+    pub completed: Counter,
+    /// Customers that started service after waiting in the queue.
+    pub waited: Counter,
+    /// Waiting time in queue, recorded when service starts.
+    pub wait: LatencyHistogram,
+    /// Time in station (wait + service) of completed customers.
+    pub sojourn: LatencyHistogram,
+    /// Customers in the station (waiting or in service).
+    pub in_system: TimeWeighted,
+    /// Customers waiting.
+    pub in_queue: TimeWeighted,
+    /// Busy workers.
+    pub busy: TimeWeighted,
+}
+
+/// Per-source statistics (after warm-up).
+#[derive(Clone, Debug)]
+pub struct SourceStats {
+    /// Customers generated.
+    pub generated: Counter,
+    /// Customers rejected at any station.
+    pub rejected: Counter,
+    /// Customers that left the network after service.
+    pub completed: Counter,
+    /// End-to-end response time of completed customers.
+    pub response: LatencyHistogram,
+}
+
+struct Station {
+    queue_capacity: u32,
+    next: Option<u32>,
+    service: sim_core::Distribution,
+    rng: StreamRng,
+    /// The customer each worker is serving (valid where busy).
+    serving: Vec<Customer>,
+    /// Idle workers, used as a stack.
+    idle: Vec<u32>,
+    queue: VecDeque<Customer>,
+    stats: StationStats,
+}
+
+struct Source {
+    target: u32,
+    interarrival: sim_core::Distribution,
+    rng: StreamRng,
+    stats: SourceStats,
+}
+
+/// The station-network model.
+pub struct StationNetwork {
+    stations: Vec<Station>,
+    sources: Vec<Source>,
+    /// End-to-end response time of every completed customer.
+    pub response: LatencyHistogram,
+    /// End-to-end response time per series interval, if configured.
+    pub response_series: Option<TimeSeries>,
+    /// Customers that finished service and left the network since the start
+    /// (warm-up included): drives the `customers` stopping rule.
+    pub departed_total: u64,
+    /// When statistics (re)started.
+    pub stats_since: SimTime,
+    /// Events delivered when statistics restarted (for the count above).
+    events_at_warmup: u64,
+    events_total: u64,
+}
+
+impl std::fmt::Debug for StationNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StationNetwork")
+            .field("stations", &self.stations.len())
+            .field("sources", &self.sources.len())
+            .field("departed_total", &self.departed_total)
+            .finish_non_exhaustive()
+    }
+}
+
+fn new_histogram(enabled: bool) -> LatencyHistogram {
+    if enabled { LatencyHistogram::new() } else { LatencyHistogram::moments_only() }
+}
+
+impl StationNetwork {
+    /// Builds the network with every random stream derived from `seed`.
+    pub fn new(config: &NetworkConfig, seed: u64) -> Self {
+        let streams = RngStreams::new(seed);
+        let per_component = config.component_histograms;
+        let stations = config
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let queue_capacity = st.queue_capacity.unwrap_or(u32::MAX);
+                Station {
+                    queue_capacity,
+                    next: st.next.map(|n| n as u32),
+                    service: st.service.clone(),
+                    rng: streams.stream(StreamKey::named("station.service").with_index(i as u64)),
+                    serving: vec![Customer { born: SimTime::ZERO, arrived: SimTime::ZERO, source: 0 }; st.servers as usize],
+                    idle: (0..st.servers).rev().collect(),
+                    queue: VecDeque::new(),
+                    stats: StationStats {
+                        arrivals: Counter::default(),
+                        rejected: Counter::default(),
+                        completed: Counter::default(),
+                        waited: Counter::default(),
+                        wait: new_histogram(per_component),
+                        sojourn: new_histogram(per_component),
+                        in_system: TimeWeighted::new(SimTime::ZERO, 0),
+                        in_queue: TimeWeighted::new(SimTime::ZERO, 0),
+                        busy: TimeWeighted::new(SimTime::ZERO, 0),
+                    },
+                }
+            })
+            .collect();
+        let sources = config
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| Source {
+                target: src.target as u32,
+                interarrival: src.interarrival.clone(),
+                rng: streams.stream(StreamKey::named("source.interarrival").with_index(i as u64)),
+                stats: SourceStats {
+                    generated: Counter::default(),
+                    rejected: Counter::default(),
+                    completed: Counter::default(),
+                    response: new_histogram(per_component),
+                },
+            })
+            .collect();
+        StationNetwork {
+            stations,
+            sources,
+            response: LatencyHistogram::new(),
+            response_series: config.series_interval.map(TimeSeries::new),
+            departed_total: 0,
+            stats_since: SimTime::ZERO,
+            events_at_warmup: 0,
+            events_total: 0,
+        }
+    }
+
+    /// Schedules each source's first arrival and the end of the warm-up.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>, warmup: SimTime) {
+        for (i, src) in self.sources.iter_mut().enumerate() {
+            let first = src.interarrival.sample_duration(&mut src.rng);
+            sched.schedule_after(first, Event::Arrival { source: i as u32 });
+        }
+        if warmup > SimTime::ZERO {
+            sched.schedule_at(warmup, Event::WarmupEnd);
+        }
+    }
+
+    /// Statistics of station `i`.
+    pub fn station_stats(&self, i: usize) -> &StationStats {
+        &self.stations[i].stats
+    }
+
+    /// Statistics of source `i`.
+    pub fn source_stats(&self, i: usize) -> &SourceStats {
+        &self.sources[i].stats
+    }
+
+    /// Number of stations.
+    pub fn n_stations(&self) -> usize {
+        self.stations.len()
+    }
+
+    /// Number of sources.
+    pub fn n_sources(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Events delivered since the statistics (re)started.
+    pub fn events_measured(&self) -> u64 {
+        self.events_total - self.events_at_warmup
+    }
+
+    /// A customer arrives at station `idx` at `now`.
+    #[inline]
+    fn arrive(&mut self, idx: u32, mut customer: Customer, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        customer.arrived = now;
+        let st = &mut self.stations[idx as usize];
+        st.stats.arrivals.incr();
+        if let Some(worker) = st.idle.pop() {
+            st.serving[worker as usize] = customer;
+            st.stats.busy.increment(now);
+            st.stats.in_system.increment(now);
+            st.stats.wait.record(sim_core::SimDuration::ZERO);
+            let service = st.service.sample_duration(&mut st.rng);
+            sched.schedule_after(service, Event::Departure { station: idx, worker });
+        } else if (st.queue.len() as u64) < u64::from(st.queue_capacity) {
+            st.queue.push_back(customer);
+            st.stats.in_queue.increment(now);
+            st.stats.in_system.increment(now);
+        } else {
+            st.stats.rejected.incr();
+            self.sources[customer.source as usize].stats.rejected.incr();
+        }
+    }
+
+    #[inline]
+    fn depart(&mut self, idx: u32, worker: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let st = &mut self.stations[idx as usize];
+        let done = st.serving[worker as usize];
+        st.stats.completed.incr();
+        st.stats.sojourn.record(now - done.arrived);
+        st.stats.in_system.decrement(now);
+        // Waits are recorded when service starts: here for the customer at
+        // the head of the queue, in `arrive` (as zero) for one that found an
+        // idle worker.
+        if let Some(waiting) = st.queue.pop_front() {
+            st.stats.in_queue.decrement(now);
+            st.stats.waited.incr();
+            st.stats.wait.record(now - waiting.arrived);
+            let service = st.service.sample_duration(&mut st.rng);
+            st.serving[worker as usize] = waiting;
+            sched.schedule_after(service, Event::Departure { station: idx, worker });
+        } else {
+            st.idle.push(worker);
+            st.stats.busy.decrement(now);
+        }
+        let next = st.next;
+        match next {
+            Some(next) => self.arrive(next, done, sched),
+            None => {
+                self.departed_total += 1;
+                let response = now - done.born;
+                self.response.record(response);
+                if let Some(series) = &mut self.response_series {
+                    series.record(now, response.as_secs_f64());
+                }
+                let src = &mut self.sources[done.source as usize].stats;
+                src.completed.incr();
+                src.response.record(response);
+            }
+        }
+    }
+
+    fn reset_stats(&mut self, now: SimTime) {
+        self.stats_since = now;
+        self.events_at_warmup = self.events_total;
+        self.response.reset();
+        for st in &mut self.stations {
+            let s = &mut st.stats;
+            s.arrivals.reset();
+            s.rejected.reset();
+            s.completed.reset();
+            s.waited.reset();
+            s.wait.reset();
+            s.sojourn.reset();
+            s.in_system.reset(now);
+            s.in_queue.reset(now);
+            s.busy.reset(now);
+        }
+        for src in &mut self.sources {
+            let s = &mut src.stats;
+            s.generated.reset();
+            s.rejected.reset();
+            s.completed.reset();
+            s.response.reset();
+        }
+    }
+}
+
+impl Model for StationNetwork {
+    type Event = Event;
+
+    #[inline]
+    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        self.events_total += 1;
+        match event {
+            Event::Arrival { source } => {
+                let now = sched.now();
+                let src = &mut self.sources[source as usize];
+                src.stats.generated.incr();
+                let gap = src.interarrival.sample_duration(&mut src.rng);
+                sched.schedule_after(gap, Event::Arrival { source });
+                let target = src.target;
+                let customer = Customer { born: now, arrived: now, source };
+                self.arrive(target, customer, sched);
+            }
+            Event::Departure { station, worker } => self.depart(station, worker, sched),
+            Event::WarmupEnd => self.reset_stats(sched.now()),
+        }
+    }
+}
+
+/// Runs `config` with `seed` until its stopping rule holds. Returns the final
+/// model state, the time the run ended and the number of events delivered.
+pub fn simulate(config: &NetworkConfig, seed: u64) -> (StationNetwork, SimTime, u64) {
+    simulate_observed(config, seed, &mut sim_core::NoObserver)
+}
+
+/// [`simulate`] that also returns a hash of the full event trace.
+pub fn simulate_traced(config: &NetworkConfig, seed: u64) -> (StationNetwork, SimTime, u64, TraceHasher) {
+    let mut hasher = TraceHasher::default();
+    let (net, end, events) = simulate_observed(config, seed, &mut hasher);
+    (net, end, events, hasher)
+}
+
+fn simulate_observed<O: sim_core::Observer<Event>>(
+    config: &NetworkConfig,
+    seed: u64,
+    observer: &mut O,
+) -> (StationNetwork, SimTime, u64) {
+    let mut sim = Simulation::new(StationNetwork::new(config, seed));
+    {
+        let (net, sched) = sim.parts_mut();
+        net.start(sched, config.warmup);
+    }
+    let horizon = config.stop.horizon.unwrap_or(SimTime::MAX);
+    let customers = config.stop.customers.unwrap_or(u64::MAX);
+    sim.run(horizon, |net| net.departed_total >= customers, observer);
+    let end = sim.now();
+    let events = sim.events_processed();
+    (sim.into_model(), end, events)
+}

@@ -1,0 +1,282 @@
+//! File-level specifications of durations and distributions.
+//!
+//! A time value in a scenario file is either a number of seconds (`0.25`) or a
+//! string with a unit (`"250ms"`, `"1.5s"`, `"2min"`, `"1h"`). A distribution
+//! is a table with a `type` and that type's parameters, all time-valued
+//! parameters accepting the same two forms, e.g.
+//! `{ type = "exponential", mean = "250ms" }` or
+//! `{ type = "erlang", k = 4, mean = 1 }`. These specs are lowered into
+//! `sim_core::Distribution`, which checks the parameters.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sim_core::{Distribution, DistributionError, SimDuration};
+
+/// A time value in seconds, written as a number (seconds) or a string with a
+/// unit: `ns`, `us`/`µs`, `ms`, `s`, `min`, `h`.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Seconds(pub f64);
+
+impl Seconds {
+    /// The value as a simulated duration, or why it cannot be one.
+    pub fn to_duration(self) -> Result<SimDuration, String> {
+        if !self.0.is_finite() || self.0 < 0.0 {
+            return Err(format!("must be a non-negative finite time, got {}", self.0));
+        }
+        // u64 nanoseconds hold about 584 years; refuse anything near that.
+        if self.0 > 100.0 * 365.0 * 86_400.0 {
+            return Err(format!("{} s is longer than 100 years of simulated time", self.0));
+        }
+        Ok(SimDuration::from_secs_f64(self.0))
+    }
+}
+
+/// Parses `"250ms"`-style strings into seconds.
+pub fn parse_seconds(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
+        .unwrap_or(text.len());
+    // "1e3s" keeps its exponent, but a unit starting with 'e' doesn't exist,
+    // so the split above is unambiguous for the units we accept.
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a time: expected a number followed by ns, us, ms, s, min or h"))?;
+    // Divide for sub-second units so "40us" is exactly the double 4e-5.
+    match unit.trim() {
+        "ns" => Ok(value / 1e9),
+        "us" | "µs" => Ok(value / 1e6),
+        "ms" => Ok(value / 1e3),
+        "s" | "" => Ok(value),
+        "min" | "m" => Ok(value * 60.0),
+        "h" => Ok(value * 3600.0),
+        other => Err(format!("unknown time unit `{other}` in `{text}`: use ns, us, ms, s, min or h")),
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom("expected a time: a number of seconds or a string like \"250ms\"")
+        })? {
+            Raw::Number(n) => Ok(Seconds(n)),
+            Raw::Text(t) => parse_seconds(&t).map(Seconds).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.0)
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}s", self.0)
+    }
+}
+
+/// A distribution as written in a scenario file.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DistributionSpec {
+    /// Always `value`.
+    Constant {
+        /// The value.
+        value: Seconds,
+    },
+    /// Exponential, by `mean` or by `rate` (per second); exactly one.
+    Exponential {
+        /// Mean.
+        #[serde(default)]
+        mean: Option<Seconds>,
+        /// Rate per second (1 / mean).
+        #[serde(default)]
+        rate: Option<f64>,
+    },
+    /// Uniform on [low, high].
+    Uniform {
+        /// Lower bound.
+        low: Seconds,
+        /// Upper bound.
+        high: Seconds,
+    },
+    /// Normal(mean, std_dev) truncated to [low, high] (defaults 0 and +∞).
+    Normal {
+        /// Mean of the untruncated normal.
+        mean: Seconds,
+        /// Standard deviation of the untruncated normal.
+        std_dev: Seconds,
+        /// Lower truncation point (default 0).
+        #[serde(default)]
+        low: Option<Seconds>,
+        /// Upper truncation point (default none).
+        #[serde(default)]
+        high: Option<Seconds>,
+    },
+    /// Lognormal, by `mu` and `sigma` of the underlying normal, or by `mean`
+    /// and `p99`.
+    Lognormal {
+        /// Mean of ln(X).
+        #[serde(default)]
+        mu: Option<f64>,
+        /// Standard deviation of ln(X).
+        #[serde(default)]
+        sigma: Option<f64>,
+        /// Mean of X.
+        #[serde(default)]
+        mean: Option<Seconds>,
+        /// 99th percentile of X.
+        #[serde(default)]
+        p99: Option<Seconds>,
+    },
+    /// Erlang-k (sum of k exponentials) with the given mean.
+    Erlang {
+        /// Number of phases.
+        k: u32,
+        /// Mean.
+        mean: Seconds,
+    },
+    /// Two-phase hyperexponential with balanced means.
+    Hyperexponential {
+        /// Mean.
+        mean: Seconds,
+        /// Squared coefficient of variation (at least 1).
+        scv: f64,
+    },
+    /// Pareto type I.
+    Pareto {
+        /// Tail index alpha.
+        shape: f64,
+        /// Minimum value x_m.
+        scale: Seconds,
+    },
+    /// Pareto truncated to [low, high].
+    BoundedPareto {
+        /// Tail index alpha.
+        shape: f64,
+        /// Lower bound.
+        low: Seconds,
+        /// Upper bound.
+        high: Seconds,
+    },
+    /// Weibull.
+    Weibull {
+        /// Shape k.
+        shape: f64,
+        /// Scale lambda.
+        scale: Seconds,
+    },
+    /// Empirical: resample `samples`, or interpolate the CDF `cdf` given as
+    /// `[[value, cumulative_probability], ...]`; exactly one.
+    Empirical {
+        /// Observed values, drawn uniformly.
+        #[serde(default)]
+        samples: Option<Vec<Seconds>>,
+        /// CDF points (value, cumulative probability).
+        #[serde(default)]
+        cdf: Option<Vec<(Seconds, f64)>>,
+    },
+}
+
+impl DistributionSpec {
+    /// Checks the parameters and builds the sampler.
+    pub fn build(&self) -> Result<Distribution, String> {
+        use DistributionSpec as S;
+        let d = match self {
+            S::Constant { value } => Distribution::constant(value.0),
+            S::Exponential { mean, rate } => match (mean, rate) {
+                (Some(m), None) => Distribution::exponential(m.0),
+                (None, Some(r)) => {
+                    if !(r.is_finite() && *r > 0.0) {
+                        return Err(format!("rate must be positive and finite, got {r}"));
+                    }
+                    Distribution::exponential(1.0 / r)
+                }
+                _ => return Err("exponential needs exactly one of `mean` or `rate`".into()),
+            },
+            S::Uniform { low, high } => Distribution::uniform(low.0, high.0),
+            S::Normal { mean, std_dev, low, high } => Distribution::truncated_normal(
+                mean.0,
+                std_dev.0,
+                low.map_or(0.0, |l| l.0),
+                high.map_or(f64::INFINITY, |h| h.0),
+            ),
+            S::Lognormal { mu, sigma, mean, p99 } => match (mu, sigma, mean, p99) {
+                (Some(mu), Some(sigma), None, None) => Distribution::lognormal(*mu, *sigma),
+                (None, None, Some(mean), Some(p99)) => Distribution::lognormal_mean_p99(mean.0, p99.0),
+                _ => return Err("lognormal needs either `mu` and `sigma`, or `mean` and `p99`".into()),
+            },
+            S::Erlang { k, mean } => Distribution::erlang(*k, mean.0),
+            S::Hyperexponential { mean, scv } => Distribution::hyperexponential(mean.0, *scv),
+            S::Pareto { shape, scale } => Distribution::pareto(*shape, scale.0),
+            S::BoundedPareto { shape, low, high } => Distribution::bounded_pareto(*shape, low.0, high.0),
+            S::Weibull { shape, scale } => Distribution::weibull(*shape, scale.0),
+            S::Empirical { samples, cdf } => match (samples, cdf) {
+                (Some(samples), None) => {
+                    if samples.len() > MAX_EMPIRICAL_POINTS {
+                        return Err(too_many_points(samples.len()));
+                    }
+                    Distribution::empirical_samples(samples.iter().map(|s| s.0).collect())
+                }
+                (None, Some(points)) => {
+                    if points.len() > MAX_EMPIRICAL_POINTS {
+                        return Err(too_many_points(points.len()));
+                    }
+                    Distribution::empirical_cdf(points.iter().map(|(v, p)| (v.0, *p)).collect())
+                }
+                _ => return Err("empirical needs exactly one of `samples` or `cdf`".into()),
+            },
+        };
+        d.map_err(|e: DistributionError| e.to_string())
+    }
+}
+
+/// The most points an empirical distribution may have in a scenario file.
+pub const MAX_EMPIRICAL_POINTS: usize = 1_000_000;
+
+fn too_many_points(n: usize) -> String {
+    format!("{n} points is more than the {MAX_EMPIRICAL_POINTS} an empirical distribution may have")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_strings() {
+        assert_eq!(parse_seconds("250ms"), Ok(0.25));
+        assert_eq!(parse_seconds("1.5s"), Ok(1.5));
+        assert_eq!(parse_seconds("2min"), Ok(120.0));
+        assert_eq!(parse_seconds("1h"), Ok(3600.0));
+        assert_eq!(parse_seconds("40us"), Ok(40e-6));
+        assert_eq!(parse_seconds("3"), Ok(3.0));
+        assert!(parse_seconds("fast").unwrap_err().contains("not a time"));
+        assert!(parse_seconds("3 weeks").unwrap_err().contains("unknown time unit `weeks`"));
+    }
+
+    #[test]
+    fn specs_build_and_report_errors() {
+        let spec: DistributionSpec = toml::from_str(r#"type = "exponential"
+rate = 4.0"#)
+        .unwrap();
+        assert_eq!(spec.build().unwrap().mean(), 0.25);
+        let spec: DistributionSpec = toml::from_str("type = \"erlang\"\nk = 4\nmean = \"2s\"").unwrap();
+        assert_eq!(spec.build().unwrap().scv(), 0.25);
+        let spec: DistributionSpec = toml::from_str("type = \"exponential\"").unwrap();
+        assert!(spec.build().unwrap_err().contains("exactly one of `mean` or `rate`"));
+        let spec: DistributionSpec = toml::from_str("type = \"hyperexponential\"\nmean = 1\nscv = 0.5").unwrap();
+        assert!(spec.build().unwrap_err().contains("scv"));
+        let err = toml::from_str::<DistributionSpec>("type = \"exponential\"\nmeen = 1").unwrap_err();
+        assert!(err.to_string().contains("unknown field `meen`"), "{err}");
+    }
+}
