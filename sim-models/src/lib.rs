@@ -82,3 +82,6 @@ pub fn trace_hash(scenario: &Scenario, seed: u64) -> (u64, u64) {
     let (_, _, _, hasher) = network::simulate_traced(&scenario.config, seed);
     (hasher.digest(), hasher.events())
 }
+
+#[cfg(test)]
+mod tests;

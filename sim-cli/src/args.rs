@@ -1,0 +1,95 @@
+//! Command-line flags (clap derive), kept as close to what users type as
+//! possible; `main.rs` turns them into actions.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// fleetsim: a deterministic, seeded discrete-event simulator of server
+/// fleets and queueing networks.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleetsim",
+    version,
+    after_help = "Examples:\n  \
+        fleetsim run scenarios/stations/mm4.toml\n  \
+        fleetsim run scenarios/stations/tandem.toml --seed 7 --output report.json\n  \
+        fleetsim check scenarios/stations/mm4.toml\n  \
+        fleetsim validate"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a scenario and print its results.
+    #[command(after_help = "Examples:\n  \
+        fleetsim run scenarios/stations/mm4.toml\n  \
+        fleetsim run scenarios/stations/mm4.toml --seed 42 --format json\n  \
+        fleetsim run scenarios/stations/tandem.toml --output tandem.json")]
+    Run(RunArgs),
+    /// Run a scenario twice and compare hashes of the full event traces and
+    /// the reports: a determinism self-check for your own scenarios.
+    #[command(after_help = "Example:\n  fleetsim check scenarios/stations/mm4.toml --seed 3")]
+    Check(CheckArgs),
+    /// Compare simulated queues with queueing theory (M/M/1, M/M/c, M/D/1,
+    /// M/G/1, M/M/c/c, M/M/c/K, Jackson tandem) and print the table; exits
+    /// non-zero if any comparison fails.
+    #[command(after_help = "Examples:\n  fleetsim validate\n  fleetsim validate --quick --jobs 2")]
+    Validate(ValidateArgs),
+}
+
+/// Flags of `fleetsim run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Scenario file (TOML, or JSON if it ends in .json).
+    pub(crate) scenario: PathBuf,
+    /// Master seed (default: the scenario's `run.seed`, else 1).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Also write the full JSON report to this file.
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
+    /// Don't print the wall-clock timing line on stderr.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// Flags of `fleetsim check`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// Scenario file.
+    pub(crate) scenario: PathBuf,
+    /// Master seed (default: the scenario's `run.seed`, else 1).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+}
+
+/// Flags of `fleetsim validate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ValidateArgs {
+    /// Master seed from which every replication's seed derives.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Run only the fast subset used by the default test run.
+    #[arg(long)]
+    pub(crate) quick: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, short)]
+    pub(crate) jobs: Option<usize>,
+}
+
+/// Output format of `fleetsim run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// A readable summary table.
+    Text,
+    /// The full JSON report.
+    Json,
+}

@@ -1,0 +1,129 @@
+//! `fleetsim`: the command line.
+//!
+//! Thin glue over the `sim-models` facade: parse flags, read the scenario
+//! file, run it, print a summary and optionally write the JSON report. Wall
+//! clock timings go to stderr only, so stdout and written reports are
+//! byte-identical across runs with the same scenario and seed.
+
+mod args;
+mod summary;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Parser;
+
+use args::{CheckArgs, Cli, Command, OutputFormat, RunArgs, ValidateArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run_scenario(args),
+        Command::Check(args) => check_scenario(args),
+        Command::Validate(args) => validate(args),
+    }
+}
+
+/// Reads and validates a scenario file; errors name the file.
+fn load(path: &Path) -> anyhow::Result<sim_models::Scenario> {
+    let meta = fs::metadata(path).with_context(|| format!("cannot read scenario `{}`", path.display()))?;
+    if meta.len() > sim_models::scenario::MAX_SCENARIO_BYTES as u64 {
+        anyhow::bail!(
+            "scenario `{}` is {} bytes, more than the {} allowed",
+            path.display(),
+            meta.len(),
+            sim_models::scenario::MAX_SCENARIO_BYTES
+        );
+    }
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read scenario `{}`", path.display()))?;
+    let format = sim_models::Format::from_file_name(&path.to_string_lossy());
+    sim_models::load_scenario(&text, format).with_context(|| format!("invalid scenario `{}`", path.display()))
+}
+
+fn reproduce_command(path: &Path, seed: u64) -> String {
+    format!("fleetsim run {} --seed {seed}", path.display())
+}
+
+fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let scenario = load(&args.scenario)?;
+    let seed = args.seed.unwrap_or_else(|| scenario.default_seed());
+    let started = Instant::now();
+    let report = sim_models::run(&scenario, seed, &reproduce_command(&args.scenario, seed));
+    let wall = started.elapsed().as_secs_f64();
+    let json = serde_json::to_string_pretty(&report).context("serializing the report")?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Text => write!(stdout, "{}", summary::render(&report))?,
+        OutputFormat::Json => writeln!(stdout, "{json}")?,
+    }
+    if let Some(out) = &args.output {
+        fs::write(out, format!("{json}\n")).with_context(|| format!("cannot write report `{}`", out.display()))?;
+        eprintln!("report written to {}", out.display());
+    }
+    if !args.quiet {
+        eprintln!(
+            "{} events in {wall:.3} s wall ({:.1} M events/s)",
+            report.events,
+            report.events as f64 / wall.max(1e-9) / 1e6
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_scenario(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let scenario = load(&args.scenario)?;
+    let seed = args.seed.unwrap_or_else(|| scenario.default_seed());
+    let reproduce = reproduce_command(&args.scenario, seed);
+    let (hash_a, events_a) = sim_models::trace_hash(&scenario, seed);
+    let (hash_b, events_b) = sim_models::trace_hash(&scenario, seed);
+    let report_a = serde_json::to_string(&sim_models::run(&scenario, seed, &reproduce))?;
+    let report_b = serde_json::to_string(&sim_models::run(&scenario, seed, &reproduce))?;
+    println!("run 1: {events_a} events, trace hash {hash_a:016x}");
+    println!("run 2: {events_b} events, trace hash {hash_b:016x}");
+    let same_trace = hash_a == hash_b && events_a == events_b;
+    let same_report = report_a == report_b;
+    println!("event traces: {}", if same_trace { "identical" } else { "DIFFERENT" });
+    println!("reports:      {}", if same_report { "byte-identical" } else { "DIFFERENT" });
+    if same_trace && same_report {
+        println!("deterministic: yes (seed {seed})");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("deterministic: NO (seed {seed}); please report this scenario as a bug");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let cases = if args.quick { validation::quick_cases() } else { validation::standard_cases() };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.unwrap_or(0))
+        .build()
+        .context("starting the worker threads")?;
+    let started = Instant::now();
+    let progress = |line: &str| eprintln!("{line}");
+    let results = pool.install(|| validation::run_cases(&cases, args.seed, &progress));
+    eprintln!("validation took {:.1} s wall", started.elapsed().as_secs_f64());
+    print!("{}", validation::render_table(&results));
+    let failed = results.iter().filter(|r| !r.pass).count();
+    if failed == 0 {
+        println!("all {} comparisons passed", results.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{failed} of {} comparisons FAILED", results.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
