@@ -15,8 +15,10 @@ fn secs(s: f64) -> String {
         format!("{:.1}ms", s * 1e3)
     } else if s < 600.0 {
         format!("{s:.3}s")
-    } else {
+    } else if s < 7200.0 {
         format!("{:.1}min", s / 60.0)
+    } else {
+        format!("{:.2}h", s / 3600.0)
     }
 }
 
@@ -31,15 +33,14 @@ fn latency_cells(l: &LatencyReport) -> [String; 4] {
 /// Renders the report as text.
 pub(crate) fn render(r: &RunReport) -> String {
     let mut out = String::new();
-    let window = r.measured_to_s - r.measured_from_s;
     let _ = writeln!(out, "scenario   {} (hash {})", r.scenario, r.scenario_hash);
     let _ = writeln!(out, "seed       {}    fleetsim {}", r.seed, r.fleetsim_version);
     let _ = writeln!(
         out,
-        "measured   {} .. {} ({} after warm-up), {} events ({} measured)",
+        "window     {} .. {} (warm-up before {} discarded), {} events ({} in the window)",
         secs(r.measured_from_s),
         secs(r.measured_to_s),
-        secs(window),
+        secs(r.measured_from_s),
         r.events,
         r.events_measured
     );
