@@ -96,7 +96,7 @@ pub(crate) fn render(r: &RunReport) -> String {
     let _ = writeln!(
         out,
         "\nL, Lq: time-average number in station / waiting; W, Wq: time in station / waiting; R: end-to-end response time.\n\
-         Little gap: |L - throughput x W| / L, a consistency check that should be near 0."
+         Little gap: |L - throughput x W| / max(L, throughput x W), a consistency check that should be near 0."
     );
     out
 }

@@ -127,7 +127,7 @@ pub struct LittleCheck {
     pub l: f64,
     /// Throughput × mean sojourn.
     pub lambda_w: f64,
-    /// |L − λW| / L (zero when both are zero).
+    /// |L − λW| / max(L, λW) (zero when both are zero).
     pub relative_gap: f64,
 }
 
