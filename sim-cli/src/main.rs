@@ -40,7 +40,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Reads and validates a scenario file; errors name the file.
 fn load(path: &Path) -> anyhow::Result<sim_models::Scenario> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot read scenario `{}`", path.display()))?;
+    let meta =
+        fs::metadata(path).with_context(|| format!("cannot read scenario `{}`", path.display()))?;
     if meta.len() > sim_models::scenario::MAX_SCENARIO_BYTES as u64 {
         anyhow::bail!(
             "scenario `{}` is {} bytes, more than the {} allowed",
@@ -49,9 +50,11 @@ fn load(path: &Path) -> anyhow::Result<sim_models::Scenario> {
             sim_models::scenario::MAX_SCENARIO_BYTES
         );
     }
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read scenario `{}`", path.display()))?;
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read scenario `{}`", path.display()))?;
     let format = sim_models::Format::from_file_name(&path.to_string_lossy());
-    sim_models::load_scenario(&text, format).with_context(|| format!("invalid scenario `{}`", path.display()))
+    sim_models::load_scenario(&text, format)
+        .with_context(|| format!("invalid scenario `{}`", path.display()))
 }
 
 fn reproduce_command(path: &Path, seed: u64) -> String {
@@ -71,7 +74,8 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => writeln!(stdout, "{json}")?,
     }
     if let Some(out) = &args.output {
-        fs::write(out, format!("{json}\n")).with_context(|| format!("cannot write report `{}`", out.display()))?;
+        fs::write(out, format!("{json}\n"))
+            .with_context(|| format!("cannot write report `{}`", out.display()))?;
         eprintln!("report written to {}", out.display());
     }
     if !args.quiet {
@@ -96,8 +100,18 @@ fn check_scenario(args: CheckArgs) -> anyhow::Result<ExitCode> {
     println!("run 2: {events_b} events, trace hash {hash_b:016x}");
     let same_trace = hash_a == hash_b && events_a == events_b;
     let same_report = report_a == report_b;
-    println!("event traces: {}", if same_trace { "identical" } else { "DIFFERENT" });
-    println!("reports:      {}", if same_report { "byte-identical" } else { "DIFFERENT" });
+    println!(
+        "event traces: {}",
+        if same_trace { "identical" } else { "DIFFERENT" }
+    );
+    println!(
+        "reports:      {}",
+        if same_report {
+            "byte-identical"
+        } else {
+            "DIFFERENT"
+        }
+    );
     if same_trace && same_report {
         println!("deterministic: yes (seed {seed})");
         Ok(ExitCode::SUCCESS)
@@ -108,7 +122,11 @@ fn check_scenario(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let cases = if args.quick { validation::quick_cases() } else { validation::standard_cases() };
+    let cases = if args.quick {
+        validation::quick_cases()
+    } else {
+        validation::standard_cases()
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.unwrap_or(0))
         .build()
@@ -116,7 +134,10 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let progress = |line: &str| eprintln!("{line}");
     let results = pool.install(|| validation::run_cases(&cases, args.seed, &progress));
-    eprintln!("validation took {:.1} s wall", started.elapsed().as_secs_f64());
+    eprintln!(
+        "validation took {:.1} s wall",
+        started.elapsed().as_secs_f64()
+    );
     print!("{}", validation::render_table(&results));
     let (little, intervals): (Vec<_>, Vec<_>) = results.iter().partition(|r| r.is_little_row());
     let failed_intervals = intervals.iter().filter(|r| !r.pass).count();
@@ -128,5 +149,9 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         little.len() - failed_little,
         little.len()
     );
-    Ok(if failed_intervals + failed_little == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed_intervals + failed_little == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -27,14 +27,23 @@ fn opt_secs(s: Option<f64>) -> String {
 }
 
 fn latency_cells(l: &LatencyReport) -> [String; 4] {
-    [secs(l.mean_s), opt_secs(l.p50_s), opt_secs(l.p99_s), secs(l.max_s)]
+    [
+        secs(l.mean_s),
+        opt_secs(l.p50_s),
+        opt_secs(l.p99_s),
+        secs(l.max_s),
+    ]
 }
 
 /// Renders the report as text.
 pub(crate) fn render(r: &RunReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "scenario   {} (hash {})", r.scenario, r.scenario_hash);
-    let _ = writeln!(out, "seed       {}    fleetsim {}", r.seed, r.fleetsim_version);
+    let _ = writeln!(
+        out,
+        "seed       {}    fleetsim {}",
+        r.seed, r.fleetsim_version
+    );
     let _ = writeln!(
         out,
         "window     {} .. {} (warm-up before {} discarded), {} events ({} in the window)",
@@ -47,11 +56,25 @@ pub(crate) fn render(r: &RunReport) -> String {
     let _ = writeln!(out, "reproduce  {}", r.reproduce);
     let _ = writeln!(out);
 
-    let mut rows = vec![[
-        "station", "c", "arrivals", "rejected", "util", "L", "Lq", "P(wait)", "Wq mean", "W mean", "W p50", "W p99",
-        "W max", "Little gap",
-    ]
-    .map(String::from)];
+    let mut rows = vec![
+        [
+            "station",
+            "c",
+            "arrivals",
+            "rejected",
+            "util",
+            "L",
+            "Lq",
+            "P(wait)",
+            "Wq mean",
+            "W mean",
+            "W p50",
+            "W p99",
+            "W max",
+            "Little gap",
+        ]
+        .map(String::from),
+    ];
     for s in &r.stations {
         let [w_mean, w_p50, w_p99, w_max] = latency_cells(&s.sojourn);
         rows.push([
@@ -74,8 +97,19 @@ pub(crate) fn render(r: &RunReport) -> String {
     table(&mut out, &rows);
     let _ = writeln!(out);
 
-    let mut rows =
-        vec![["source", "generated", "rejected", "completed", "R mean", "R p50", "R p99", "R max"].map(String::from)];
+    let mut rows = vec![
+        [
+            "source",
+            "generated",
+            "rejected",
+            "completed",
+            "R mean",
+            "R p50",
+            "R p99",
+            "R max",
+        ]
+        .map(String::from),
+    ];
     for s in &r.sources {
         let [mean, p50, p99, max] = latency_cells(&s.response);
         rows.push([
@@ -91,7 +125,16 @@ pub(crate) fn render(r: &RunReport) -> String {
     }
     let e = &r.end_to_end;
     let [mean, p50, p99, max] = latency_cells(e);
-    rows.push(["(all)".into(), "".into(), "".into(), e.count.to_string(), mean, p50, p99, max]);
+    rows.push([
+        "(all)".into(),
+        "".into(),
+        "".into(),
+        e.count.to_string(),
+        mean,
+        p50,
+        p99,
+        max,
+    ]);
     table(&mut out, &rows);
     let _ = writeln!(
         out,
@@ -114,7 +157,13 @@ fn table<const N: usize>(out: &mut String, rows: &[[String; N]]) {
             .iter()
             .zip(widths)
             .enumerate()
-            .map(|(j, (cell, w))| if j == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
+            .map(|(j, (cell, w))| {
+                if j == 0 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
         if i == 0 {

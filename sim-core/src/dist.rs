@@ -1126,6 +1126,77 @@ impl fmt::Display for Distribution {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Drawing ahead.
+
+/// How many durations a [`DurationStream`] draws at a time.
+///
+/// Six makes the whole stream one 64-byte cache line (six values, a cursor
+/// and a pointer), which matters when a model has thousands of them.
+const DRAW_AHEAD: usize = 6;
+
+/// A distribution bound to its own random stream: hands out the durations
+/// `distribution.sample_duration(&mut rng)` would give, in the same order,
+/// but draws them a few at a time, ahead of use.
+///
+/// This changes no value: the n-th [`draw`](Self::draw) returns the n-th
+/// sample of the stream, whenever it is asked for. It only changes *when*
+/// the work is done. Sampling an exponential costs a `libm::log` whose
+/// latency (a division and a degree-14 polynomial, ~70 cycles) sits on the
+/// event loop's critical path when the sample is drawn as the event is
+/// handled (the new event's time decides where it goes in the event list).
+/// Drawn in a batch, the logarithms are independent and overlap, and the
+/// handler only loads a ready value. On the M/M/4 benchmark this cut 12–20%
+/// of the time per event.
+///
+/// The distribution and the generator (about 380 bytes, mostly ChaCha's
+/// block buffer) are boxed: only every sixth draw touches them, so a model
+/// with thousands of streams keeps just the 64-byte front in its hot data.
+#[derive(Clone, Debug)]
+pub struct DurationStream {
+    ahead: [SimDuration; DRAW_AHEAD],
+    /// Index of the next value in `ahead` to hand out; `DRAW_AHEAD` when all
+    /// have been handed out.
+    next: usize,
+    source: Box<(Distribution, crate::rng::StreamRng)>,
+}
+
+impl DurationStream {
+    /// Draws from `distribution` with `rng`, which nothing else should use.
+    pub fn new(distribution: Distribution, rng: crate::rng::StreamRng) -> Self {
+        DurationStream {
+            ahead: [SimDuration::ZERO; DRAW_AHEAD],
+            next: DRAW_AHEAD,
+            source: Box::new((distribution, rng)),
+        }
+    }
+
+    /// The next duration of the stream.
+    #[inline]
+    pub fn draw(&mut self) -> SimDuration {
+        if self.next == DRAW_AHEAD {
+            self.refill();
+        }
+        let value = self.ahead[self.next];
+        self.next += 1;
+        value
+    }
+
+    /// The distribution drawn from.
+    pub fn distribution(&self) -> &Distribution {
+        &self.source.0
+    }
+
+    #[inline(never)]
+    fn refill(&mut self) {
+        let (distribution, rng) = &mut *self.source;
+        for slot in &mut self.ahead {
+            *slot = distribution.sample_duration(rng);
+        }
+        self.next = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1562,6 +1633,27 @@ mod tests {
                 assert!(x >= low && x <= high && !x.is_nan(), "{d}: sample {x}");
             }
         }
+    }
+
+    #[test]
+    fn duration_stream_draws_the_same_sequence() {
+        for d in [
+            Distribution::exponential(2.0).unwrap(),
+            Distribution::erlang(3, 1.5).unwrap(),
+            Distribution::uniform(0.5, 1.0).unwrap(),
+        ] {
+            let mut direct = rng("ahead");
+            let mut stream = DurationStream::new(d.clone(), rng("ahead"));
+            for i in 0..100 {
+                assert_eq!(
+                    stream.draw(),
+                    d.sample_duration(&mut direct),
+                    "{d}, draw {i}"
+                );
+            }
+            assert_eq!(stream.distribution(), &d);
+        }
+        assert_eq!(std::mem::size_of::<DurationStream>(), 64, "one cache line");
     }
 
     #[test]

@@ -101,7 +101,10 @@ impl<M: Model> Simulation<M> {
     pub fn new(model: M) -> Self {
         Simulation {
             model,
-            sched: Scheduler { now: SimTime::ZERO, queue: EventQueue::with_capacity(64) },
+            sched: Scheduler {
+                now: SimTime::ZERO,
+                queue: EventQueue::with_capacity(64),
+            },
             events_processed: 0,
         }
     }
@@ -189,7 +192,11 @@ impl<M: Model> Simulation<M> {
                     if until != SimTime::MAX && until > self.sched.now {
                         self.sched.now = until;
                     }
-                    return if next.is_some() { StopReason::TimeReached } else { StopReason::QueueEmpty };
+                    return if next.is_some() {
+                        StopReason::TimeReached
+                    } else {
+                        StopReason::QueueEmpty
+                    };
                 }
             }
         }
@@ -210,7 +217,10 @@ pub struct TraceHasher {
 
 impl Default for TraceHasher {
     fn default() -> Self {
-        TraceHasher { state: 0xcbf2_9ce4_8422_2325, events: 0 }
+        TraceHasher {
+            state: 0xcbf2_9ce4_8422_2325,
+            events: 0,
+        }
     }
 }
 
@@ -319,7 +329,13 @@ mod tests {
         assert_eq!(s.now(), SimTime::from_nanos(10));
         assert_eq!(
             s.model().log,
-            vec![(0, Ev::Ping(0)), (3, Ev::Pong(0)), (5, Ev::Ping(1)), (8, Ev::Pong(1)), (10, Ev::Ping(2))]
+            vec![
+                (0, Ev::Ping(0)),
+                (3, Ev::Pong(0)),
+                (5, Ev::Ping(1)),
+                (8, Ev::Pong(1)),
+                (10, Ev::Ping(2))
+            ]
         );
     }
 

@@ -54,7 +54,7 @@ pub mod rng;
 pub mod stats;
 pub mod time;
 
-pub use dist::{Distribution, DistributionError};
+pub use dist::{Distribution, DistributionError, DurationStream};
 pub use engine::{Model, NoObserver, Observer, Scheduler, Simulation, StopReason, TraceHasher};
 pub use queue::{EventId, EventQueue};
 pub use rng::{RngStreams, StreamKey, StreamRng};

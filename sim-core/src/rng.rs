@@ -36,7 +36,10 @@ impl<'a> StreamKey<'a> {
     }
     /// The same name with another index.
     pub const fn with_index(self, index: u64) -> Self {
-        StreamKey { name: self.name, index }
+        StreamKey {
+            name: self.name,
+            index,
+        }
     }
     /// The 64-bit ChaCha stream number for this key (FNV-1a of the name,
     /// then mixed with the index by SplitMix64).
@@ -121,8 +124,14 @@ mod tests {
         let streams = RngStreams::new(42);
         let base = draws(&mut streams.stream(StreamKey::named("arrivals")), 4);
         let other_name = draws(&mut streams.stream(StreamKey::named("service")), 4);
-        let other_index = draws(&mut streams.stream(StreamKey::named("arrivals").with_index(1)), 4);
-        let other_seed = draws(&mut RngStreams::new(43).stream(StreamKey::named("arrivals")), 4);
+        let other_index = draws(
+            &mut streams.stream(StreamKey::named("arrivals").with_index(1)),
+            4,
+        );
+        let other_seed = draws(
+            &mut RngStreams::new(43).stream(StreamKey::named("arrivals")),
+            4,
+        );
         assert_ne!(base, other_name);
         assert_ne!(base, other_index);
         assert_ne!(base, other_seed);

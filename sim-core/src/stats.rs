@@ -25,7 +25,55 @@ pub struct LatencyHistogram {
     sum_nanos: u128,
     sum_sq_secs: f64,
     max_nanos: u64,
-    histogram: Option<Histogram<u64>>,
+    /// Boxed, so that a moments-only recorder really is a few dozen bytes
+    /// (an inline `Option<Histogram>` costs its full size even when `None`).
+    quantiles: Option<Box<QuantileRecorder>>,
+}
+
+/// How many values [`LatencyHistogram::record`] collects before adding them
+/// to the HDR histogram in one batch.
+///
+/// Each HDR record increments one counter at a value-dependent place in a
+/// bucket array of up to ~200 kB, so it usually misses the L1 cache. Recorded
+/// one at a time, between events, each miss holds up the event loop;
+/// recorded back to back, the misses of a batch overlap. On the M/M/4
+/// benchmark (four histograms per customer, which cost about a third of its
+/// time when recorded one at a time) this saved 3–7% per event.
+const RECORD_BATCH: usize = 32;
+
+/// The HDR histogram with its batch of values not yet added to it.
+#[derive(Clone, Debug)]
+struct QuantileRecorder {
+    histogram: Histogram<u64>,
+    pending_len: usize,
+    pending: [u64; RECORD_BATCH],
+}
+
+impl QuantileRecorder {
+    /// Adds the pending values to the histogram (out of line: the caller's
+    /// fast path is just the store into `pending`).
+    #[inline(never)]
+    fn flush(&mut self) {
+        for &nanos in &self.pending[..self.pending_len] {
+            // An auto-resizing histogram accepts every u64; failure would be
+            // a broken invariant inside hdrhistogram, i.e. a bug.
+            self.histogram
+                .record(nanos)
+                .expect("auto-resizing histogram accepts every u64");
+        }
+        self.pending_len = 0;
+    }
+
+    /// The histogram with the pending values included: borrowed when none
+    /// are pending, else a flushed copy (read paths take `&self`).
+    fn complete(&self) -> std::borrow::Cow<'_, Histogram<u64>> {
+        if self.pending_len == 0 {
+            return std::borrow::Cow::Borrowed(&self.histogram);
+        }
+        let mut copy = self.clone();
+        copy.flush();
+        std::borrow::Cow::Owned(copy.histogram)
+    }
 }
 
 impl Default for LatencyHistogram {
@@ -68,24 +116,42 @@ impl LatencyHistogram {
         let mut histogram = Histogram::new(HISTOGRAM_SIGNIFICANT_DIGITS)
             .expect("3 significant digits is a valid HDR histogram precision");
         histogram.auto(true);
-        LatencyHistogram { histogram: Some(histogram), ..Self::moments_only() }
+        let recorder = QuantileRecorder {
+            histogram,
+            pending_len: 0,
+            pending: [0; RECORD_BATCH],
+        };
+        LatencyHistogram {
+            quantiles: Some(Box::new(recorder)),
+            ..Self::moments_only()
+        }
     }
 
     /// An empty recorder of exact moments only (count, mean, variance, max),
     /// with no quantiles: a few dozen bytes, for models with thousands of
     /// components.
     pub fn moments_only() -> Self {
-        LatencyHistogram { count: 0, sum_nanos: 0, sum_sq_secs: 0.0, max_nanos: 0, histogram: None }
+        LatencyHistogram {
+            count: 0,
+            sum_nanos: 0,
+            sum_sq_secs: 0.0,
+            max_nanos: 0,
+            quantiles: None,
+        }
     }
 
-    /// Records one duration.
+    /// Records one duration. The exact moments are updated at once; the
+    /// quantile histogram receives values in batches of 32 (see `RECORD_BATCH`),
+    /// which no reader can observe: every read includes pending values.
     #[inline]
     pub fn record(&mut self, d: SimDuration) {
         let nanos = d.as_nanos();
-        if let Some(h) = &mut self.histogram {
-            // An auto-resizing histogram accepts every u64; failure would be
-            // a broken invariant inside hdrhistogram, i.e. a bug.
-            h.record(nanos).expect("auto-resizing histogram accepts every u64");
+        if let Some(q) = &mut self.quantiles {
+            q.pending[q.pending_len] = nanos;
+            q.pending_len += 1;
+            if q.pending_len == RECORD_BATCH {
+                q.flush();
+            }
         }
         self.count += 1;
         self.sum_nanos += u128::from(nanos);
@@ -94,11 +160,25 @@ impl LatencyHistogram {
         self.sum_sq_secs += secs * secs;
     }
 
+    /// Adds any values still waiting for the next batch to the quantile
+    /// histogram, so that reads need not (they copy the histogram to
+    /// include them). Never changes a result.
+    pub fn flush(&mut self) {
+        if let Some(q) = &mut self.quantiles {
+            q.flush();
+        }
+    }
+
     /// Adds every value recorded in `other`. Quantiles survive only if both
     /// sides keep a histogram.
     pub fn merge(&mut self, other: &LatencyHistogram) {
-        match (&mut self.histogram, &other.histogram) {
-            (Some(mine), Some(theirs)) => mine.add(theirs).expect("auto-resizing histograms always merge"),
+        match (&mut self.quantiles, &other.quantiles) {
+            (Some(mine), Some(theirs)) => {
+                mine.flush();
+                mine.histogram
+                    .add(&*theirs.complete())
+                    .expect("auto-resizing histograms always merge");
+            }
             (mine @ Some(_), None) => *mine = None,
             (None, _) => {}
         }
@@ -110,8 +190,9 @@ impl LatencyHistogram {
 
     /// Forgets everything recorded (warm-up deletion).
     pub fn reset(&mut self) {
-        if let Some(h) = &mut self.histogram {
-            h.reset();
+        if let Some(q) = &mut self.quantiles {
+            q.histogram.reset();
+            q.pending_len = 0;
         }
         self.count = 0;
         self.sum_nanos = 0;
@@ -158,10 +239,14 @@ impl LatencyHistogram {
     /// The value at quantile `q` in [0, 1], to three significant digits;
     /// `None` when empty or kept without a histogram.
     pub fn quantile(&self, q: f64) -> Option<SimDuration> {
-        match &self.histogram {
-            Some(h) if self.count > 0 => Some(SimDuration::from_nanos(h.value_at_quantile(q.clamp(0.0, 1.0)))),
+        match &self.quantiles {
+            Some(recorder) if self.count > 0 => Some(Self::value_at(&recorder.complete(), q)),
             _ => None,
         }
+    }
+
+    fn value_at(histogram: &Histogram<u64>, q: f64) -> SimDuration {
+        SimDuration::from_nanos(histogram.value_at_quantile(q.clamp(0.0, 1.0)))
     }
 
     /// Exact maximum (zero when empty).
@@ -171,11 +256,24 @@ impl LatencyHistogram {
 
     /// Count, mean, maximum and the report quantiles.
     pub fn summary(&self) -> LatencySummary {
-        let quantiles = match (self.quantile(0.5), self.quantile(0.9), self.quantile(0.99), self.quantile(0.999)) {
-            (Some(p50), Some(p90), Some(p99), Some(p999)) => Some(Quantiles { p50, p90, p99, p999 }),
+        let quantiles = match &self.quantiles {
+            Some(recorder) if self.count > 0 => {
+                let h = recorder.complete();
+                Some(Quantiles {
+                    p50: Self::value_at(&h, 0.5),
+                    p90: Self::value_at(&h, 0.9),
+                    p99: Self::value_at(&h, 0.99),
+                    p999: Self::value_at(&h, 0.999),
+                })
+            }
             _ => None,
         };
-        LatencySummary { count: self.count, mean: self.mean(), max: self.max(), quantiles }
+        LatencySummary {
+            count: self.count,
+            mean: self.mean(),
+            max: self.max(),
+            quantiles,
+        }
     }
 }
 
@@ -194,7 +292,13 @@ pub struct TimeWeighted {
 impl TimeWeighted {
     /// Starts tracking at `start` with the value `initial`.
     pub fn new(start: SimTime, initial: u64) -> Self {
-        TimeWeighted { value: initial, max: initial, since: start, last_change: start, integral: 0 }
+        TimeWeighted {
+            value: initial,
+            max: initial,
+            since: start,
+            last_change: start,
+            integral: 0,
+        }
     }
 
     #[inline]
@@ -222,7 +326,10 @@ impl TimeWeighted {
     /// the value is already zero.
     #[inline]
     pub fn decrement(&mut self, now: SimTime) {
-        let value = self.value.checked_sub(1).expect("time-weighted quantity went negative");
+        let value = self
+            .value
+            .checked_sub(1)
+            .expect("time-weighted quantity went negative");
         self.set(now, value);
     }
 
@@ -248,7 +355,8 @@ impl TimeWeighted {
     /// The integral of the value from the (last) start to `now`, in
     /// value-nanoseconds.
     pub fn integral_at(&self, now: SimTime) -> u128 {
-        self.integral + u128::from(self.value) * u128::from(now.saturating_since(self.last_change).as_nanos())
+        self.integral
+            + u128::from(self.value) * u128::from(now.saturating_since(self.last_change).as_nanos())
     }
 
     /// The time-weighted mean from the (last) start to `now` (the current
@@ -301,7 +409,11 @@ pub struct SeriesPoint {
 impl SeriesPoint {
     /// Mean of the values in the interval (zero when empty).
     pub fn mean(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { self.sum / self.count as f64 }
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum / self.count as f64
+        }
     }
 }
 
@@ -319,7 +431,10 @@ impl TimeSeries {
     /// An empty series with the given interval (must be positive).
     pub fn new(interval: SimDuration) -> Self {
         assert!(!interval.is_zero(), "time-series interval must be positive");
-        TimeSeries { interval, points: Vec::new() }
+        TimeSeries {
+            interval,
+            points: Vec::new(),
+        }
     }
 
     /// The bucket width.
@@ -349,9 +464,13 @@ impl TimeSeries {
 
     /// Adds `other`'s points into this one (same interval required).
     pub fn merge(&mut self, other: &TimeSeries) {
-        assert_eq!(self.interval, other.interval, "merging series with different intervals");
+        assert_eq!(
+            self.interval, other.interval,
+            "merging series with different intervals"
+        );
         if other.points.len() > self.points.len() {
-            self.points.resize(other.points.len(), SeriesPoint::default());
+            self.points
+                .resize(other.points.len(), SeriesPoint::default());
         }
         for (mine, theirs) in self.points.iter_mut().zip(&other.points) {
             if theirs.count > 0 && (mine.count == 0 || theirs.max > mine.max) {
@@ -378,17 +497,28 @@ mod tests {
         assert_eq!(h.mean(), SimDuration::from_micros(500_050));
         for (q, exact_ms) in [(0.5, 500.0), (0.9, 900.0), (0.99, 990.0), (0.999, 999.0)] {
             let got = h.quantile(q).unwrap().as_secs_f64() * 1e3;
-            assert!((got - exact_ms).abs() / exact_ms <= 1e-3, "q{q}: {got} vs {exact_ms}");
+            assert!(
+                (got - exact_ms).abs() / exact_ms <= 1e-3,
+                "q{q}: {got} vs {exact_ms}"
+            );
         }
         assert_eq!(h.max(), SimDuration::from_secs(1));
     }
 
     #[test]
     fn histogram_merge_equals_recording_everything_in_one() {
-        let (mut a, mut b, mut all) = (LatencyHistogram::new(), LatencyHistogram::new(), LatencyHistogram::new());
+        let (mut a, mut b, mut all) = (
+            LatencyHistogram::new(),
+            LatencyHistogram::new(),
+            LatencyHistogram::new(),
+        );
         for i in 0..1000u64 {
             let d = SimDuration::from_nanos(i * i * 37 + 1);
-            if i % 3 == 0 { a.record(d) } else { b.record(d) }
+            if i % 3 == 0 {
+                a.record(d)
+            } else {
+                b.record(d)
+            }
             all.record(d);
         }
         a.merge(&b);
@@ -397,14 +527,67 @@ mod tests {
     }
 
     #[test]
+    fn batched_recording_is_invisible_to_readers() {
+        // Counts that are not multiples of the batch leave values pending;
+        // every read must still see them, and merging must carry them over.
+        let values = |n: u64, salt: u64| {
+            (0..n).map(move |i| SimDuration::from_nanos((i * 7919 + salt) % 100_000 + 1))
+        };
+        for n in [
+            1,
+            RECORD_BATCH as u64 - 1,
+            RECORD_BATCH as u64,
+            3 * RECORD_BATCH as u64 + 5,
+        ] {
+            let (mut a, mut b) = (LatencyHistogram::new(), LatencyHistogram::new());
+            let mut reference = Histogram::<u64>::new(HISTOGRAM_SIGNIFICANT_DIGITS).unwrap();
+            reference.auto(true);
+            for d in values(n, 0) {
+                a.record(d);
+                reference.record(d.as_nanos()).unwrap();
+            }
+            for d in values(n + 3, 11) {
+                b.record(d);
+                reference.record(d.as_nanos()).unwrap();
+            }
+            let before = a.summary();
+            let mut flushed = a.clone();
+            flushed.flush();
+            assert_eq!(before, flushed.summary(), "n = {n}");
+            a.merge(&b);
+            for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
+                assert_eq!(
+                    a.quantile(q),
+                    Some(SimDuration::from_nanos(reference.value_at_quantile(q))),
+                    "n = {n}, q = {q}"
+                );
+            }
+            a.reset();
+            assert_eq!(a.quantile(0.5), None);
+            a.record(SimDuration::from_nanos(5));
+            assert_eq!(
+                a.quantile(1.0),
+                Some(SimDuration::from_nanos(5)),
+                "reset drops pending values"
+            );
+        }
+    }
+
+    #[test]
     fn histogram_memory_does_not_grow_with_count() {
         let mut h = LatencyHistogram::new();
         h.record(SimDuration::from_secs(10));
-        let before = h.histogram.as_ref().unwrap().distinct_values();
+        h.flush();
+        let before = h.quantiles.as_ref().unwrap().histogram.distinct_values();
         for i in 0..1_000_000u64 {
             h.record(SimDuration::from_nanos(i * 10_000 % 10_000_000_000));
         }
-        assert_eq!(h.histogram.as_ref().unwrap().distinct_values(), before, "bucket array must not grow");
+        h.flush();
+        assert_eq!(
+            h.quantiles.as_ref().unwrap().histogram.distinct_values(),
+            before,
+            "bucket array must not grow"
+        );
     }
 
     #[test]
@@ -423,7 +606,11 @@ mod tests {
         assert!(full.summary().quantiles.is_some());
         full.merge(&h);
         assert_eq!(full.count(), 200);
-        assert_eq!(full.quantile(0.5), None, "merging a moments-only recorder drops quantiles");
+        assert_eq!(
+            full.quantile(0.5),
+            None,
+            "merging a moments-only recorder drops quantiles"
+        );
     }
 
     #[test]
@@ -450,7 +637,14 @@ mod tests {
         s.record(SimTime::from_nanos(999_999_999), 4.0);
         s.record(SimTime::from_secs(2), 1.0);
         assert_eq!(s.points().len(), 3);
-        assert_eq!(s.points()[0], SeriesPoint { count: 2, sum: 6.0, max: 4.0 });
+        assert_eq!(
+            s.points()[0],
+            SeriesPoint {
+                count: 2,
+                sum: 6.0,
+                max: 4.0
+            }
+        );
         assert_eq!(s.points()[1], SeriesPoint::default());
         let mut other = TimeSeries::new(SimDuration::from_secs(1));
         other.record(SimTime::from_secs(3), 5.0);

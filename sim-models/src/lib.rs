@@ -30,7 +30,7 @@ pub mod report;
 pub mod scenario;
 pub mod spec;
 
-pub use report::{RunReport, StationReport, SourceReport, LatencyReport};
+pub use report::{LatencyReport, RunReport, SourceReport, StationReport};
 pub use scenario::{Format, NetworkConfig, ScenarioError, StationScenarioFile};
 
 /// A parsed and validated scenario, with its content hash.
@@ -46,7 +46,10 @@ impl Scenario {
     /// Wraps an already validated network built in code (validation, benches);
     /// `label` stands in for the content hash.
     pub fn from_config(config: NetworkConfig, label: &str) -> Self {
-        Scenario { config, hash: label.to_string() }
+        Scenario {
+            config,
+            hash: label.to_string(),
+        }
     }
 
     /// The seed to use when the caller gives none.
@@ -59,7 +62,10 @@ impl Scenario {
 pub fn load_scenario(text: &str, format: Format) -> Result<Scenario, ScenarioError> {
     let file = StationScenarioFile::parse(text, format)?;
     let config = file.lower()?;
-    Ok(Scenario { config, hash: file.content_hash() })
+    Ok(Scenario {
+        config,
+        hash: file.content_hash(),
+    })
 }
 
 /// Runs a scenario with `seed`; `reproduce` is the command line recorded in
@@ -72,7 +78,10 @@ pub fn run(scenario: &Scenario, seed: u64, reproduce: &str) -> RunReport {
         end,
         events,
         seed,
-        &report::ReportContext { scenario_hash: scenario.hash.clone(), reproduce: reproduce.to_string() },
+        &report::ReportContext {
+            scenario_hash: scenario.hash.clone(),
+            reproduce: reproduce.to_string(),
+        },
     )
 }
 

@@ -2,10 +2,15 @@
 //!
 //! Each source draws its inter-arrival times from its own random stream
 //! (`source.interarrival`, indexed by source), and each station its service
-//! times from its own (`station.service`, indexed by station). A customer's
-//! service demand at a station is drawn when it arrives there, in arrival
-//! order, so two runs on one seed that differ only downstream see the same
-//! arrivals and the same demands (common random numbers).
+//! times from its own (`station.service`, indexed by station). A station
+//! hands out its service times in the order customers start service there
+//! (for a FIFO station, their order of admission; a rejected customer takes
+//! none), so two runs on one seed see the same arrivals, and the same demands
+//! wherever the order of service is the same (common random numbers). The
+//! fleet model will draw all of a request's demands when it is created. Each stream is a
+//! [`DurationStream`], which computes its values a few at a time ahead of
+//! use (for speed); the n-th value handed out is still the stream's n-th
+//! draw, so this changes nothing above.
 //!
 //! Statistics exclude the warm-up: at the warm-up time every counter,
 //! histogram and time-weighted average is reset (the truncation method), and
@@ -14,7 +19,9 @@
 use std::collections::VecDeque;
 
 use sim_core::stats::{Counter, LatencyHistogram, TimeSeries, TimeWeighted};
-use sim_core::{Model, RngStreams, Scheduler, SimTime, Simulation, StreamKey, StreamRng, TraceHasher};
+use sim_core::{
+    DurationStream, Model, RngStreams, Scheduler, SimTime, Simulation, StreamKey, TraceHasher,
+};
 
 use crate::scenario::NetworkConfig;
 
@@ -84,23 +91,51 @@ pub struct SourceStats {
     pub response: LatencyHistogram,
 }
 
+/// Marks the end of a station's idle-worker list.
+const NO_WORKER: u32 = u32::MAX;
+
 struct Station {
     queue_capacity: u32,
     next: Option<u32>,
-    service: sim_core::Distribution,
-    rng: StreamRng,
-    /// The customer each worker is serving (valid where busy).
-    serving: Vec<Customer>,
-    /// Idle workers, used as a stack.
-    idle: Vec<u32>,
+    /// Service times, from the station's own stream, in the order customers
+    /// start service.
+    service: DurationStream,
+    /// The idle workers form a stack (last freed, first reused), linked
+    /// through `Worker::next_idle` from here; `NO_WORKER` when all are busy.
+    idle_head: u32,
     queue: VecDeque<Customer>,
     stats: StationStats,
 }
 
+/// One worker's slot: the customer it serves (valid while busy) and its
+/// link in its station's idle list (meaningful while idle). The customer's
+/// fields are spelled out so that a slot takes 24 bytes, not 32.
+#[derive(Clone, Copy, Debug)]
+struct Worker {
+    born: SimTime,
+    arrived: SimTime,
+    source: u32,
+    next_idle: u32,
+}
+
+impl Worker {
+    fn serving(&self) -> Customer {
+        Customer {
+            born: self.born,
+            arrived: self.arrived,
+            source: self.source,
+        }
+    }
+
+    fn serve(&mut self, c: Customer) {
+        (self.born, self.arrived, self.source) = (c.born, c.arrived, c.source);
+    }
+}
+
 struct Source {
     target: u32,
-    interarrival: sim_core::Distribution,
-    rng: StreamRng,
+    /// Inter-arrival times, from the source's own stream.
+    interarrival: DurationStream,
     stats: SourceStats,
 }
 
@@ -108,6 +143,17 @@ struct Source {
 pub struct StationNetwork {
     stations: Vec<Station>,
     sources: Vec<Source>,
+    /// Every worker of every station, station by station: station `i`'s
+    /// worker `w` is `workers[first_worker[i] + w]`.
+    ///
+    /// This layout, with the idle workers as an intrusive list rather than a
+    /// `Vec<u32>` stack per station, is for models with thousands of
+    /// stations: a departure finds its worker's slot from the event alone (a
+    /// small, cache-resident offset table), so that cache miss overlaps the
+    /// station's instead of following it, and an arrival that takes a free
+    /// worker touches one slot instead of a stack and a slot.
+    workers: Vec<Worker>,
+    first_worker: Vec<u32>,
     /// End-to-end response time of every completed customer.
     pub response: LatencyHistogram,
     /// End-to-end response time per series interval, if configured.
@@ -133,7 +179,11 @@ impl std::fmt::Debug for StationNetwork {
 }
 
 fn new_histogram(enabled: bool) -> LatencyHistogram {
-    if enabled { LatencyHistogram::new() } else { LatencyHistogram::moments_only() }
+    if enabled {
+        LatencyHistogram::new()
+    } else {
+        LatencyHistogram::moments_only()
+    }
 }
 
 impl StationNetwork {
@@ -150,10 +200,12 @@ impl StationNetwork {
                 Station {
                     queue_capacity,
                     next: st.next.map(|n| n as u32),
-                    service: st.service.clone(),
-                    rng: streams.stream(StreamKey::named("station.service").with_index(i as u64)),
-                    serving: vec![Customer { born: SimTime::ZERO, arrived: SimTime::ZERO, source: 0 }; st.servers as usize],
-                    idle: (0..st.servers).rev().collect(),
+                    service: DurationStream::new(
+                        st.service.clone(),
+                        streams.stream(StreamKey::named("station.service").with_index(i as u64)),
+                    ),
+                    // Initially worker 0 is the first idle one, then 1, 2, ...
+                    idle_head: if st.servers > 0 { 0 } else { NO_WORKER },
                     queue: VecDeque::new(),
                     stats: StationStats {
                         arrivals: Counter::default(),
@@ -175,8 +227,10 @@ impl StationNetwork {
             .enumerate()
             .map(|(i, src)| Source {
                 target: src.target as u32,
-                interarrival: src.interarrival.clone(),
-                rng: streams.stream(StreamKey::named("source.interarrival").with_index(i as u64)),
+                interarrival: DurationStream::new(
+                    src.interarrival.clone(),
+                    streams.stream(StreamKey::named("source.interarrival").with_index(i as u64)),
+                ),
                 stats: SourceStats {
                     generated: Counter::default(),
                     rejected: Counter::default(),
@@ -185,7 +239,22 @@ impl StationNetwork {
                 },
             })
             .collect();
+        let mut workers = Vec::new();
+        let mut first_worker = Vec::with_capacity(config.stations.len());
+        for st in &config.stations {
+            first_worker.push(
+                u32::try_from(workers.len()).expect("validated: at most 10^7 workers in all"),
+            );
+            workers.extend((0..st.servers).map(|w| Worker {
+                born: SimTime::ZERO,
+                arrived: SimTime::ZERO,
+                source: 0,
+                next_idle: if w + 1 < st.servers { w + 1 } else { NO_WORKER },
+            }));
+        }
         StationNetwork {
+            workers,
+            first_worker,
             stations,
             sources,
             response: LatencyHistogram::new(),
@@ -200,7 +269,7 @@ impl StationNetwork {
     /// Schedules each source's first arrival and the end of the warm-up.
     pub fn start(&mut self, sched: &mut Scheduler<Event>, warmup: SimTime) {
         for (i, src) in self.sources.iter_mut().enumerate() {
-            let first = src.interarrival.sample_duration(&mut src.rng);
+            let first = src.interarrival.draw();
             sched.schedule_after(first, Event::Arrival { source: i as u32 });
         }
         if warmup > SimTime::ZERO {
@@ -240,13 +309,22 @@ impl StationNetwork {
         customer.arrived = now;
         let st = &mut self.stations[idx as usize];
         st.stats.arrivals.incr();
-        if let Some(worker) = st.idle.pop() {
-            st.serving[worker as usize] = customer;
+        if st.idle_head != NO_WORKER {
+            let worker = st.idle_head;
+            let slot = &mut self.workers[(self.first_worker[idx as usize] + worker) as usize];
+            st.idle_head = slot.next_idle;
+            slot.serve(customer);
             st.stats.busy.increment(now);
             st.stats.in_system.increment(now);
             st.stats.wait.record(sim_core::SimDuration::ZERO);
-            let service = st.service.sample_duration(&mut st.rng);
-            sched.schedule_after(service, Event::Departure { station: idx, worker });
+            let service = st.service.draw();
+            sched.schedule_after(
+                service,
+                Event::Departure {
+                    station: idx,
+                    worker,
+                },
+            );
         } else if (st.queue.len() as u64) < u64::from(st.queue_capacity) {
             st.queue.push_back(customer);
             st.stats.in_queue.increment(now);
@@ -260,8 +338,9 @@ impl StationNetwork {
     #[inline]
     fn depart(&mut self, idx: u32, worker: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
+        let slot = &mut self.workers[(self.first_worker[idx as usize] + worker) as usize];
         let st = &mut self.stations[idx as usize];
-        let done = st.serving[worker as usize];
+        let done = slot.serving();
         st.stats.completed.incr();
         st.stats.sojourn.record(now - done.arrived);
         st.stats.in_system.decrement(now);
@@ -272,11 +351,18 @@ impl StationNetwork {
             st.stats.in_queue.decrement(now);
             st.stats.waited.incr();
             st.stats.wait.record(now - waiting.arrived);
-            let service = st.service.sample_duration(&mut st.rng);
-            st.serving[worker as usize] = waiting;
-            sched.schedule_after(service, Event::Departure { station: idx, worker });
+            let service = st.service.draw();
+            slot.serve(waiting);
+            sched.schedule_after(
+                service,
+                Event::Departure {
+                    station: idx,
+                    worker,
+                },
+            );
         } else {
-            st.idle.push(worker);
+            slot.next_idle = st.idle_head;
+            st.idle_head = worker;
             st.stats.busy.decrement(now);
         }
         let next = st.next;
@@ -333,10 +419,14 @@ impl Model for StationNetwork {
                 let now = sched.now();
                 let src = &mut self.sources[source as usize];
                 src.stats.generated.incr();
-                let gap = src.interarrival.sample_duration(&mut src.rng);
+                let gap = src.interarrival.draw();
                 sched.schedule_after(gap, Event::Arrival { source });
                 let target = src.target;
-                let customer = Customer { born: now, arrived: now, source };
+                let customer = Customer {
+                    born: now,
+                    arrived: now,
+                    source,
+                };
                 self.arrive(target, customer, sched);
             }
             Event::Departure { station, worker } => self.depart(station, worker, sched),
@@ -352,7 +442,10 @@ pub fn simulate(config: &NetworkConfig, seed: u64) -> (StationNetwork, SimTime, 
 }
 
 /// [`simulate`] that also returns a hash of the full event trace.
-pub fn simulate_traced(config: &NetworkConfig, seed: u64) -> (StationNetwork, SimTime, u64, TraceHasher) {
+pub fn simulate_traced(
+    config: &NetworkConfig,
+    seed: u64,
+) -> (StationNetwork, SimTime, u64, TraceHasher) {
     let mut hasher = TraceHasher::default();
     let (net, end, events) = simulate_observed(config, seed, &mut hasher);
     (net, end, events, hasher)

@@ -179,7 +179,13 @@ pub fn build_report(
 ) -> RunReport {
     let from = net.stats_since;
     let window_s = end.saturating_since(from).as_secs_f64();
-    let per_s = |n: u64| if window_s > 0.0 { n as f64 / window_s } else { 0.0 };
+    let per_s = |n: u64| {
+        if window_s > 0.0 {
+            n as f64 / window_s
+        } else {
+            0.0
+        }
+    };
     let stations = config
         .stations
         .iter()
@@ -208,7 +214,11 @@ pub fn build_report(
                 littles_law: LittleCheck {
                     l,
                     lambda_w,
-                    relative_gap: if l == 0.0 && lambda_w == 0.0 { 0.0 } else { (l - lambda_w).abs() / l.max(lambda_w) },
+                    relative_gap: if l == 0.0 && lambda_w == 0.0 {
+                        0.0
+                    } else {
+                        (l - lambda_w).abs() / l.max(lambda_w)
+                    },
                 },
             }
         })
@@ -260,5 +270,9 @@ pub fn build_report(
 }
 
 fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 { 0.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
 }

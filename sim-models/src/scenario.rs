@@ -42,7 +42,11 @@ pub enum Format {
 impl Format {
     /// The format a file name implies: JSON for `.json`, TOML otherwise.
     pub fn from_file_name(name: &str) -> Format {
-        if name.to_ascii_lowercase().ends_with(".json") { Format::Json } else { Format::Toml }
+        if name.to_ascii_lowercase().ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Toml
+        }
     }
 }
 
@@ -155,7 +159,11 @@ struct Problems<'a>(&'a [Problem]);
 impl fmt::Display for Problems<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(f, "{n} problem{} in the scenario:", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{n} problem{} in the scenario:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in self.0 {
             write!(f, "\n  {}: {}", p.path, p.message)?;
         }
@@ -184,7 +192,10 @@ impl StationScenarioFile {
             return Err(ScenarioError::Syntax {
                 path: "scenario".into(),
                 location: None,
-                message: format!("file is {} bytes, more than the {MAX_SCENARIO_BYTES} allowed", text.len()),
+                message: format!(
+                    "file is {} bytes, more than the {MAX_SCENARIO_BYTES} allowed",
+                    text.len()
+                ),
             });
         }
         match format {
@@ -246,43 +257,80 @@ impl StationScenarioFile {
             problem("sources".into(), "at least one source is required".into());
         }
         if self.stations.len() > MAX_STATIONS {
-            problem("stations".into(), format!("{} stations is more than the {MAX_STATIONS} allowed", self.stations.len()));
+            problem(
+                "stations".into(),
+                format!(
+                    "{} stations is more than the {MAX_STATIONS} allowed",
+                    self.stations.len()
+                ),
+            );
         }
         if self.sources.len() > MAX_STATIONS {
-            problem("sources".into(), format!("{} sources is more than the {MAX_STATIONS} allowed", self.sources.len()));
+            problem(
+                "sources".into(),
+                format!(
+                    "{} sources is more than the {MAX_STATIONS} allowed",
+                    self.sources.len()
+                ),
+            );
         }
 
         let mut station_index: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, st) in self.stations.iter().enumerate() {
             if station_index.insert(st.name.as_str(), i).is_some() {
-                problem(format!("stations[{i}].name"), format!("station name `{}` is used twice", st.name));
+                problem(
+                    format!("stations[{i}].name"),
+                    format!("station name `{}` is used twice", st.name),
+                );
             }
         }
         let mut source_names: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, src) in self.sources.iter().enumerate() {
             if source_names.insert(src.name.as_str(), i).is_some() {
-                problem(format!("sources[{i}].name"), format!("source name `{}` is used twice", src.name));
+                problem(
+                    format!("sources[{i}].name"),
+                    format!("source name `{}` is used twice", src.name),
+                );
             }
         }
         let lookup = |name: &str| station_index.get(name).copied();
-        let known = || station_index.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+        let known = || {
+            station_index
+                .keys()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
 
         let mut stations = Vec::with_capacity(self.stations.len());
         let mut total_servers: u64 = 0;
         for (i, st) in self.stations.iter().enumerate() {
             if st.servers == 0 {
-                problem(format!("stations[{i}].servers"), "must be at least 1".into());
+                problem(
+                    format!("stations[{i}].servers"),
+                    "must be at least 1".into(),
+                );
             } else if st.servers > MAX_SERVERS {
-                problem(format!("stations[{i}].servers"), format!("{} is more than the {MAX_SERVERS} allowed", st.servers));
+                problem(
+                    format!("stations[{i}].servers"),
+                    format!("{} is more than the {MAX_SERVERS} allowed", st.servers),
+                );
             }
             total_servers += u64::from(st.servers);
-            let service = st.service.build().map_err(|m| problem(format!("stations[{i}].service"), m)).ok();
+            let service = st
+                .service
+                .build()
+                .map_err(|m| problem(format!("stations[{i}].service"), m))
+                .ok();
             let next = match &st.next {
                 None => None,
                 Some(name) => match lookup(name) {
                     Some(j) => Some(j),
                     None => {
-                        problem(format!("stations[{i}].next"), format!("no station is named `{name}` (stations: {})", known()));
+                        problem(
+                            format!("stations[{i}].next"),
+                            format!("no station is named `{name}` (stations: {})", known()),
+                        );
                         None
                     }
                 },
@@ -298,7 +346,12 @@ impl StationScenarioFile {
             }
         }
         if total_servers > MAX_TOTAL_SERVERS {
-            problem("stations".into(), format!("{total_servers} workers in all is more than the {MAX_TOTAL_SERVERS} allowed"));
+            problem(
+                "stations".into(),
+                format!(
+                    "{total_servers} workers in all is more than the {MAX_TOTAL_SERVERS} allowed"
+                ),
+            );
         }
         // A customer must eventually leave: `next` links may not form a cycle.
         for (i, st) in self.stations.iter().enumerate() {
@@ -306,7 +359,13 @@ impl StationScenarioFile {
             let mut at = st.next.as_deref().and_then(lookup);
             while let Some(j) = at {
                 if j == i {
-                    problem(format!("stations[{i}].next"), format!("station `{}` is on a cycle of `next` links; customers would never leave", st.name));
+                    problem(
+                        format!("stations[{i}].next"),
+                        format!(
+                            "station `{}` is on a cycle of `next` links; customers would never leave",
+                            st.name
+                        ),
+                    );
                     break;
                 }
                 seen += 1;
@@ -319,28 +378,50 @@ impl StationScenarioFile {
 
         let mut sources = Vec::with_capacity(self.sources.len());
         for (i, src) in self.sources.iter().enumerate() {
-            let interarrival = src.interarrival.build().map_err(|m| problem(format!("sources[{i}].interarrival"), m)).ok();
+            let interarrival = src
+                .interarrival
+                .build()
+                .map_err(|m| problem(format!("sources[{i}].interarrival"), m))
+                .ok();
             if interarrival.as_ref().is_some_and(|d| d.mean() <= 0.0) {
-                problem(format!("sources[{i}].interarrival"), "mean inter-arrival time must be positive".into());
+                problem(
+                    format!("sources[{i}].interarrival"),
+                    "mean inter-arrival time must be positive".into(),
+                );
             }
             let target = lookup(&src.to);
             if target.is_none() {
-                problem(format!("sources[{i}].to"), format!("no station is named `{}` (stations: {})", src.to, known()));
+                problem(
+                    format!("sources[{i}].to"),
+                    format!("no station is named `{}` (stations: {})", src.to, known()),
+                );
             }
             if let (Some(interarrival), Some(target)) = (interarrival, target) {
-                sources.push(SourceConfig { name: src.name.clone(), target, interarrival });
+                sources.push(SourceConfig {
+                    name: src.name.clone(),
+                    target,
+                    interarrival,
+                });
             }
         }
 
         let run = &self.run;
-        let duration = |field: &str, value: Option<Seconds>, problem: &mut dyn FnMut(String, String)| {
-            value.and_then(|v| v.to_duration().map_err(|m| problem(format!("run.{field}"), m)).ok())
-        };
+        let duration =
+            |field: &str, value: Option<Seconds>, problem: &mut dyn FnMut(String, String)| {
+                value.and_then(|v| {
+                    v.to_duration()
+                        .map_err(|m| problem(format!("run.{field}"), m))
+                        .ok()
+                })
+            };
         let horizon = duration("horizon", run.horizon, &mut problem);
         let warmup = duration("warmup", run.warmup, &mut problem).unwrap_or(SimDuration::ZERO);
         let series_interval = duration("series_interval", run.series_interval, &mut problem);
         if run.horizon.is_none() && run.customers.is_none() {
-            problem("run".into(), "give `horizon` (a simulated time) or `customers` (completions), or both".into());
+            problem(
+                "run".into(),
+                "give `horizon` (a simulated time) or `customers` (completions), or both".into(),
+            );
         }
         if run.customers == Some(0) {
             problem("run.customers".into(), "must be at least 1".into());
@@ -349,7 +430,10 @@ impl StationScenarioFile {
             if h.is_zero() {
                 problem("run.horizon".into(), "must be positive".into());
             } else if warmup >= h {
-                problem("run.warmup".into(), format!("warm-up {warmup} is not shorter than the horizon {h}"));
+                problem(
+                    "run.warmup".into(),
+                    format!("warm-up {warmup} is not shorter than the horizon {h}"),
+                );
             }
         }
         if let Some(iv) = series_interval {
@@ -358,10 +442,18 @@ impl StationScenarioFile {
             } else if let Some(h) = horizon {
                 let points = h.as_nanos() / iv.as_nanos();
                 if points > MAX_SERIES_POINTS {
-                    problem("run.series_interval".into(), format!("horizon / interval = {points} points, more than the {MAX_SERIES_POINTS} allowed"));
+                    problem(
+                        "run.series_interval".into(),
+                        format!(
+                            "horizon / interval = {points} points, more than the {MAX_SERIES_POINTS} allowed"
+                        ),
+                    );
                 }
             } else {
-                problem("run.series_interval".into(), "needs `run.horizon`, to bound the series' length".into());
+                problem(
+                    "run.series_interval".into(),
+                    "needs `run.horizon`, to bound the series' length".into(),
+                );
             }
         }
 
@@ -369,7 +461,10 @@ impl StationScenarioFile {
             return Err(ScenarioError::Invalid(problems));
         }
         Ok(NetworkConfig {
-            name: self.name.clone().unwrap_or_else(|| "station network".into()),
+            name: self
+                .name
+                .clone()
+                .unwrap_or_else(|| "station network".into()),
             sources,
             stations,
             stop: StopRule {
@@ -472,7 +567,11 @@ service = { type = "exponential", mean = "1s" }
     fn errors(text: &str) -> String {
         match StationScenarioFile::parse(text, Format::Toml) {
             Err(e) => e.to_string(),
-            Ok(file) => file.lower().err().map(|e| e.to_string()).unwrap_or_default(),
+            Ok(file) => file
+                .lower()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -494,21 +593,40 @@ service = { type = "exponential", mean = "1s" }
         assert_eq!(toml_file, json_file);
         assert_eq!(toml_file.content_hash(), json_file.content_hash());
         let commented = format!("# a comment\n{MM1}");
-        assert_eq!(StationScenarioFile::parse(&commented, Format::Toml).unwrap().content_hash(), toml_file.content_hash());
+        assert_eq!(
+            StationScenarioFile::parse(&commented, Format::Toml)
+                .unwrap()
+                .content_hash(),
+            toml_file.content_hash()
+        );
     }
 
     #[test]
     fn syntax_errors_name_path_line_and_column() {
         let bad = MM1.replace("servers = 1", "servers = 1\nworkers = 2");
         let msg = errors(&bad);
-        assert!(msg.contains("stations[0]") && msg.contains("unknown field `workers`") && msg.contains("line 13"), "{msg}");
+        assert!(
+            msg.contains("stations[0]")
+                && msg.contains("unknown field `workers`")
+                && msg.contains("line 13"),
+            "{msg}"
+        );
         let bad = MM1.replace("servers = 1", "servers = \"one\"");
         let msg = errors(&bad);
-        assert!(msg.contains("stations[0].servers") && msg.contains("line 12"), "{msg}");
+        assert!(
+            msg.contains("stations[0].servers") && msg.contains("line 12"),
+            "{msg}"
+        );
         let bad = MM1.replace("mean = \"1s\"", "mean = \"1 fortnight\"");
         let msg = errors(&bad);
-        assert!(msg.contains("stations[0].service") && msg.contains("unknown time unit"), "{msg}");
-        let msg = match StationScenarioFile::parse("{\"run\": {}, \"sources\": [], \"stations\": 3}", Format::Json) {
+        assert!(
+            msg.contains("stations[0].service") && msg.contains("unknown time unit"),
+            "{msg}"
+        );
+        let msg = match StationScenarioFile::parse(
+            "{\"run\": {}, \"sources\": [], \"stations\": 3}",
+            Format::Json,
+        ) {
             Err(e) => e.to_string(),
             Ok(_) => String::new(),
         };

@@ -22,11 +22,17 @@ impl Seconds {
     /// The value as a simulated duration, or why it cannot be one.
     pub fn to_duration(self) -> Result<SimDuration, String> {
         if !self.0.is_finite() || self.0 < 0.0 {
-            return Err(format!("must be a non-negative finite time, got {}", self.0));
+            return Err(format!(
+                "must be a non-negative finite time, got {}",
+                self.0
+            ));
         }
         // u64 nanoseconds hold about 584 years; refuse anything near that.
         if self.0 > 100.0 * 365.0 * 86_400.0 {
-            return Err(format!("{} s is longer than 100 years of simulated time", self.0));
+            return Err(format!(
+                "{} s is longer than 100 years of simulated time",
+                self.0
+            ));
         }
         Ok(SimDuration::from_secs_f64(self.0))
     }
@@ -36,14 +42,16 @@ impl Seconds {
 pub fn parse_seconds(text: &str) -> Result<f64, String> {
     let text = text.trim();
     let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
+        .find(|c: char| {
+            !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
+        })
         .unwrap_or(text.len());
     // "1e3s" keeps its exponent, but a unit starting with 'e' doesn't exist,
     // so the split above is unambiguous for the units we accept.
     let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a time: expected a number followed by ns, us, ms, s, min or h"))?;
+    let value: f64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a time: expected a number followed by ns, us, ms, s, min or h")
+    })?;
     // Divide for sub-second units so "40us" is exactly the double 4e-5.
     match unit.trim() {
         "ns" => Ok(value / 1e9),
@@ -52,7 +60,9 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
         "s" | "" => Ok(value),
         "min" | "m" => Ok(value * 60.0),
         "h" => Ok(value * 3600.0),
-        other => Err(format!("unknown time unit `{other}` in `{text}`: use ns, us, ms, s, min or h")),
+        other => Err(format!(
+            "unknown time unit `{other}` in `{text}`: use ns, us, ms, s, min or h"
+        )),
     }
 }
 
@@ -65,10 +75,14 @@ impl<'de> Deserialize<'de> for Seconds {
             Text(String),
         }
         match Raw::deserialize(deserializer).map_err(|_| {
-            serde::de::Error::custom("expected a time: a number of seconds or a string like \"250ms\"")
+            serde::de::Error::custom(
+                "expected a time: a number of seconds or a string like \"250ms\"",
+            )
         })? {
             Raw::Number(n) => Ok(Seconds(n)),
-            Raw::Text(t) => parse_seconds(&t).map(Seconds).map_err(serde::de::Error::custom),
+            Raw::Text(t) => parse_seconds(&t)
+                .map(Seconds)
+                .map_err(serde::de::Error::custom),
         }
     }
 }
@@ -205,21 +219,39 @@ impl DistributionSpec {
                 _ => return Err("exponential needs exactly one of `mean` or `rate`".into()),
             },
             S::Uniform { low, high } => Distribution::uniform(low.0, high.0),
-            S::Normal { mean, std_dev, low, high } => Distribution::truncated_normal(
+            S::Normal {
+                mean,
+                std_dev,
+                low,
+                high,
+            } => Distribution::truncated_normal(
                 mean.0,
                 std_dev.0,
                 low.map_or(0.0, |l| l.0),
                 high.map_or(f64::INFINITY, |h| h.0),
             ),
-            S::Lognormal { mu, sigma, mean, p99 } => match (mu, sigma, mean, p99) {
+            S::Lognormal {
+                mu,
+                sigma,
+                mean,
+                p99,
+            } => match (mu, sigma, mean, p99) {
                 (Some(mu), Some(sigma), None, None) => Distribution::lognormal(*mu, *sigma),
-                (None, None, Some(mean), Some(p99)) => Distribution::lognormal_mean_p99(mean.0, p99.0),
-                _ => return Err("lognormal needs either `mu` and `sigma`, or `mean` and `p99`".into()),
+                (None, None, Some(mean), Some(p99)) => {
+                    Distribution::lognormal_mean_p99(mean.0, p99.0)
+                }
+                _ => {
+                    return Err(
+                        "lognormal needs either `mu` and `sigma`, or `mean` and `p99`".into(),
+                    );
+                }
             },
             S::Erlang { k, mean } => Distribution::erlang(*k, mean.0),
             S::Hyperexponential { mean, scv } => Distribution::hyperexponential(mean.0, *scv),
             S::Pareto { shape, scale } => Distribution::pareto(*shape, scale.0),
-            S::BoundedPareto { shape, low, high } => Distribution::bounded_pareto(*shape, low.0, high.0),
+            S::BoundedPareto { shape, low, high } => {
+                Distribution::bounded_pareto(*shape, low.0, high.0)
+            }
             S::Weibull { shape, scale } => Distribution::weibull(*shape, scale.0),
             S::Empirical { samples, cdf } => match (samples, cdf) {
                 (Some(samples), None) => {
@@ -261,22 +293,35 @@ mod tests {
         assert_eq!(parse_seconds("40us"), Ok(40e-6));
         assert_eq!(parse_seconds("3"), Ok(3.0));
         assert!(parse_seconds("fast").unwrap_err().contains("not a time"));
-        assert!(parse_seconds("3 weeks").unwrap_err().contains("unknown time unit `weeks`"));
+        assert!(
+            parse_seconds("3 weeks")
+                .unwrap_err()
+                .contains("unknown time unit `weeks`")
+        );
     }
 
     #[test]
     fn specs_build_and_report_errors() {
-        let spec: DistributionSpec = toml::from_str(r#"type = "exponential"
-rate = 4.0"#)
+        let spec: DistributionSpec = toml::from_str(
+            r#"type = "exponential"
+rate = 4.0"#,
+        )
         .unwrap();
         assert_eq!(spec.build().unwrap().mean(), 0.25);
-        let spec: DistributionSpec = toml::from_str("type = \"erlang\"\nk = 4\nmean = \"2s\"").unwrap();
+        let spec: DistributionSpec =
+            toml::from_str("type = \"erlang\"\nk = 4\nmean = \"2s\"").unwrap();
         assert_eq!(spec.build().unwrap().scv(), 0.25);
         let spec: DistributionSpec = toml::from_str("type = \"exponential\"").unwrap();
-        assert!(spec.build().unwrap_err().contains("exactly one of `mean` or `rate`"));
-        let spec: DistributionSpec = toml::from_str("type = \"hyperexponential\"\nmean = 1\nscv = 0.5").unwrap();
+        assert!(
+            spec.build()
+                .unwrap_err()
+                .contains("exactly one of `mean` or `rate`")
+        );
+        let spec: DistributionSpec =
+            toml::from_str("type = \"hyperexponential\"\nmean = 1\nscv = 0.5").unwrap();
         assert!(spec.build().unwrap_err().contains("scv"));
-        let err = toml::from_str::<DistributionSpec>("type = \"exponential\"\nmeen = 1").unwrap_err();
+        let err =
+            toml::from_str::<DistributionSpec>("type = \"exponential\"\nmeen = 1").unwrap_err();
         assert!(err.to_string().contains("unknown field `meen`"), "{err}");
     }
 }

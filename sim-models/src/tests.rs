@@ -76,13 +76,21 @@ fn flow_is_conserved_through_the_tandem() {
     // End-to-end time is at least the sum of the mean sojourns' order.
     assert!(r.end_to_end.mean_s > a.sojourn.mean_s);
     for st in &r.stations {
-        assert!(st.littles_law.relative_gap < 0.02, "{}: {:?}", st.name, st.littles_law);
+        assert!(
+            st.littles_law.relative_gap < 0.02,
+            "{}: {:?}",
+            st.name,
+            st.littles_law
+        );
     }
 }
 
 #[test]
 fn customers_rule_stops_after_exactly_n_completions() {
-    let text = TANDEM.replace("horizon = \"2h\"\nwarmup = \"10min\"\nseries_interval = \"5min\"", "customers = 1000");
+    let text = TANDEM.replace(
+        "horizon = \"2h\"\nwarmup = \"10min\"\nseries_interval = \"5min\"",
+        "customers = 1000",
+    );
     let r = run(&scenario(&text), 1, "x");
     assert_eq!(r.end_to_end.count, 1000);
     assert_eq!(r.measured_from_s, 0.0);
@@ -92,8 +100,16 @@ fn customers_rule_stops_after_exactly_n_completions() {
 fn warmup_discards_early_statistics() {
     // With warm-up, the measured window starts later and counts fewer events.
     let with = run(&scenario(TANDEM), 3, "x");
-    let without = run(&scenario(&TANDEM.replace("warmup = \"10min\"\n", "")), 3, "x");
-    assert_eq!(with.events, without.events + 1, "same trajectory, plus the WarmupEnd event");
+    let without = run(
+        &scenario(&TANDEM.replace("warmup = \"10min\"\n", "")),
+        3,
+        "x",
+    );
+    assert_eq!(
+        with.events,
+        without.events + 1,
+        "same trajectory, plus the WarmupEnd event"
+    );
     assert!(with.events_measured < without.events_measured);
     assert!(with.stations[0].arrivals < without.stations[0].arrivals);
 }

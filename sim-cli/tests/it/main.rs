@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("sim-cli sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("sim-cli sits in the workspace")
+        .to_path_buf()
 }
 
 fn fleetsim(args: &[&str]) -> Output {
@@ -31,7 +34,12 @@ fn bundled_scenarios() -> Vec<String> {
         .expect("scenarios/stations exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml" || e == "json"))
-        .map(|p| p.strip_prefix(workspace_root()).unwrap().to_string_lossy().into_owned())
+        .map(|p| {
+            p.strip_prefix(workspace_root())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 5, "bundled scenarios missing: {files:?}");
@@ -54,21 +62,48 @@ fn every_bundled_scenario_runs() {
             let gap = st["littles_law"]["relative_gap"].as_f64().unwrap();
             assert!(gap < 0.01, "{file}: Little's law gap {gap}");
         }
-        assert!(report["end_to_end"]["count"].as_u64().unwrap() > 1000, "{file}");
+        assert!(
+            report["end_to_end"]["count"].as_u64().unwrap() > 1000,
+            "{file}"
+        );
     }
 }
 
 #[test]
 fn same_seed_gives_byte_identical_reports_and_seed_is_recorded() {
-    let a = fleetsim(&["run", "scenarios/stations/tandem.toml", "--seed", "7", "--format", "json"]);
-    let b = fleetsim(&["run", "scenarios/stations/tandem.toml", "--seed", "7", "--format", "json"]);
-    let c = fleetsim(&["run", "scenarios/stations/tandem.toml", "--seed", "8", "--format", "json"]);
+    let a = fleetsim(&[
+        "run",
+        "scenarios/stations/tandem.toml",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ]);
+    let b = fleetsim(&[
+        "run",
+        "scenarios/stations/tandem.toml",
+        "--seed",
+        "7",
+        "--format",
+        "json",
+    ]);
+    let c = fleetsim(&[
+        "run",
+        "scenarios/stations/tandem.toml",
+        "--seed",
+        "8",
+        "--format",
+        "json",
+    ]);
     assert!(a.status.success() && b.status.success() && c.status.success());
     assert_eq!(a.stdout, b.stdout, "same seed must give identical bytes");
     assert_ne!(a.stdout, c.stdout, "another seed must give other results");
     let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
     assert_eq!(report["seed"], 7);
-    assert_eq!(report["reproduce"], "fleetsim run scenarios/stations/tandem.toml --seed 7");
+    assert_eq!(
+        report["reproduce"],
+        "fleetsim run scenarios/stations/tandem.toml --seed 7"
+    );
     assert_eq!(report["fleetsim_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(report["scenario_hash"].as_str().unwrap().len(), 16);
     // Wall-clock timing goes to stderr only.
@@ -81,10 +116,22 @@ fn output_file_matches_stdout_json_and_text_summary_reads_well() {
     let dir = std::env::temp_dir().join(format!("fleetsim-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("mm4.json");
-    let text = fleetsim(&["run", "scenarios/stations/mm4.toml", "-o", path.to_str().unwrap()]);
+    let text = fleetsim(&[
+        "run",
+        "scenarios/stations/mm4.toml",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
     assert!(text.status.success(), "{}", stderr(&text));
     let summary = stdout(&text);
-    for want in ["scenario   M/M/4 rho=0.9", "seed       42", "reproduce  fleetsim run", "station", "web", "Little gap"] {
+    for want in [
+        "scenario   M/M/4 rho=0.9",
+        "seed       42",
+        "reproduce  fleetsim run",
+        "station",
+        "web",
+        "Little gap",
+    ] {
         assert!(summary.contains(want), "missing `{want}` in:\n{summary}");
     }
     let json = fleetsim(&["run", "scenarios/stations/mm4.toml", "--format", "json"]);
@@ -108,7 +155,11 @@ fn bad_scenarios_get_clear_errors_not_panics() {
             vec!["sources[0].interarrival", "scv"],
         ),
         ("not-toml.toml", "this is = = not toml", vec!["line 1"]),
-        ("bad.json", "{\"run\": {\"horizon\": \"ten\"}}", vec!["run.horizon", "not a time"]),
+        (
+            "bad.json",
+            "{\"run\": {\"horizon\": \"ten\"}}",
+            vec!["run.horizon", "not a time"],
+        ),
     ];
     for (name, text, wants) in cases {
         let path = dir.join(name);
@@ -145,5 +196,8 @@ fn help_shows_examples() {
     let out = fleetsim(&["--help"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("Examples:") && text.contains("fleetsim run scenarios/stations/mm4.toml"), "{text}");
+    assert!(
+        text.contains("Examples:") && text.contains("fleetsim run scenarios/stations/mm4.toml"),
+        "{text}"
+    );
 }
