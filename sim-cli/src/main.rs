@@ -9,7 +9,7 @@ mod args;
 mod summary;
 
 use std::fs;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -65,7 +65,14 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
     let scenario = load(&args.scenario)?;
     let seed = args.seed.unwrap_or_else(|| scenario.default_seed());
     let started = Instant::now();
-    let report = sim_models::run(&scenario, seed, &reproduce_command(&args.scenario, seed));
+    let mut progress = ProgressLine::new(!args.quiet && std::io::stderr().is_terminal());
+    let report = sim_models::run_with_progress(
+        &scenario,
+        seed,
+        &reproduce_command(&args.scenario, seed),
+        &mut |p| progress.update(p),
+    );
+    progress.finish();
     let wall = started.elapsed().as_secs_f64();
     let json = serde_json::to_string_pretty(&report).context("serializing the report")?;
     let mut stdout = std::io::stdout().lock();
@@ -86,6 +93,50 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A one-line progress display on stderr for runs longer than a second:
+/// `[ 42%] simulated 42.00h, 12.3 M events`, redrawn at most ten times a
+/// second and erased at the end. Off when stderr is not a terminal.
+struct ProgressLine {
+    enabled: bool,
+    started: Instant,
+    last_drawn: Option<Instant>,
+}
+
+impl ProgressLine {
+    fn new(enabled: bool) -> Self {
+        ProgressLine {
+            enabled,
+            started: Instant::now(),
+            last_drawn: None,
+        }
+    }
+
+    fn update(&mut self, p: sim_models::Progress) {
+        if !self.enabled || self.started.elapsed().as_secs_f64() < 1.0 {
+            return;
+        }
+        if self
+            .last_drawn
+            .is_some_and(|t| t.elapsed().as_millis() < 100)
+        {
+            return;
+        }
+        self.last_drawn = Some(Instant::now());
+        eprint!(
+            "\r[{:>3.0}%] simulated {}, {:.1} M events ",
+            100.0 * p.fraction,
+            summary::secs(p.sim_time_s),
+            p.events as f64 / 1e6
+        );
+    }
+
+    fn finish(&mut self) {
+        if self.last_drawn.is_some() {
+            eprint!("\r{}\r", " ".repeat(60));
+        }
+    }
 }
 
 fn check_scenario(args: CheckArgs) -> anyhow::Result<ExitCode> {

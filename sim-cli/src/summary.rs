@@ -6,7 +6,7 @@ use std::fmt::Write;
 use sim_models::{LatencyReport, RunReport};
 
 /// Seconds in the most readable unit (`812µs`, `12.3ms`, `1.52s`).
-fn secs(s: f64) -> String {
+pub(crate) fn secs(s: f64) -> String {
     if s == 0.0 {
         "0".into()
     } else if s < 1e-3 {

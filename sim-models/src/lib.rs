@@ -30,6 +30,7 @@ pub mod report;
 pub mod scenario;
 pub mod spec;
 
+pub use network::Progress;
 pub use report::{LatencyReport, RunReport, SourceReport, StationReport};
 pub use scenario::{Format, NetworkConfig, ScenarioError, StationScenarioFile};
 
@@ -71,7 +72,18 @@ pub fn load_scenario(text: &str, format: Format) -> Result<Scenario, ScenarioErr
 /// Runs a scenario with `seed`; `reproduce` is the command line recorded in
 /// the report.
 pub fn run(scenario: &Scenario, seed: u64, reproduce: &str) -> RunReport {
-    let (net, end, events) = network::simulate(&scenario.config, seed);
+    run_with_progress(scenario, seed, reproduce, &mut |_| {})
+}
+
+/// [`run`], reporting progress about 200 times along the way (for long runs);
+/// the report is identical to [`run`]'s.
+pub fn run_with_progress(
+    scenario: &Scenario,
+    seed: u64,
+    reproduce: &str,
+    on_progress: &mut dyn FnMut(network::Progress),
+) -> RunReport {
+    let (net, end, events) = network::simulate_with_progress(&scenario.config, seed, on_progress);
     report::build_report(
         &scenario.config,
         &net,

@@ -435,10 +435,37 @@ impl Model for StationNetwork {
     }
 }
 
+/// How far a run has got, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Fraction of the run done, 0 to 1 (by simulated time against the
+    /// horizon, or completions against the customer count, whichever is
+    /// further along).
+    pub fraction: f64,
+    /// Simulated time reached, seconds.
+    pub sim_time_s: f64,
+    /// Events delivered so far.
+    pub events: u64,
+}
+
+/// How many progress reports a run makes at most.
+const PROGRESS_SLICES: u64 = 200;
+
 /// Runs `config` with `seed` until its stopping rule holds. Returns the final
 /// model state, the time the run ended and the number of events delivered.
 pub fn simulate(config: &NetworkConfig, seed: u64) -> (StationNetwork, SimTime, u64) {
-    simulate_observed(config, seed, &mut sim_core::NoObserver)
+    simulate_observed(config, seed, &mut sim_core::NoObserver, &mut |_| {})
+}
+
+/// [`simulate`] that reports its progress about 200 times along the way.
+/// The run is the same event for event: it is only paused at slice
+/// boundaries, which no model state depends on.
+pub fn simulate_with_progress(
+    config: &NetworkConfig,
+    seed: u64,
+    on_progress: &mut dyn FnMut(Progress),
+) -> (StationNetwork, SimTime, u64) {
+    simulate_observed(config, seed, &mut sim_core::NoObserver, on_progress)
 }
 
 /// [`simulate`] that also returns a hash of the full event trace.
@@ -447,7 +474,7 @@ pub fn simulate_traced(
     seed: u64,
 ) -> (StationNetwork, SimTime, u64, TraceHasher) {
     let mut hasher = TraceHasher::default();
-    let (net, end, events) = simulate_observed(config, seed, &mut hasher);
+    let (net, end, events) = simulate_observed(config, seed, &mut hasher, &mut |_| {});
     (net, end, events, hasher)
 }
 
@@ -455,6 +482,7 @@ fn simulate_observed<O: sim_core::Observer<Event>>(
     config: &NetworkConfig,
     seed: u64,
     observer: &mut O,
+    on_progress: &mut dyn FnMut(Progress),
 ) -> (StationNetwork, SimTime, u64) {
     let mut sim = Simulation::new(StationNetwork::new(config, seed));
     {
@@ -463,7 +491,48 @@ fn simulate_observed<O: sim_core::Observer<Event>>(
     }
     let horizon = config.stop.horizon.unwrap_or(SimTime::MAX);
     let customers = config.stop.customers.unwrap_or(u64::MAX);
-    sim.run(horizon, |net| net.departed_total >= customers, observer);
+    // Run in slices of simulated time (with a horizon) and of completions
+    // (with a customer count), reporting progress between them.
+    let time_step = config
+        .stop
+        .horizon
+        .map(|h| (h.as_nanos() / PROGRESS_SLICES).max(1));
+    let customer_step = config.stop.customers.map(|n| (n / PROGRESS_SLICES).max(1));
+    loop {
+        let until = match time_step {
+            Some(step) => {
+                SimTime::from_nanos(sim.now().as_nanos().saturating_add(step)).min(horizon)
+            }
+            None => SimTime::MAX,
+        };
+        let target = match customer_step {
+            Some(step) => sim
+                .model()
+                .departed_total
+                .saturating_add(step)
+                .min(customers),
+            None => u64::MAX,
+        };
+        let reason = sim.run(until, |net| net.departed_total >= target, observer);
+        let net = sim.model();
+        let by_time = config
+            .stop
+            .horizon
+            .map_or(0.0, |h| sim.now().as_nanos() as f64 / h.as_nanos() as f64);
+        let by_customers = config
+            .stop
+            .customers
+            .map_or(0.0, |n| net.departed_total as f64 / n as f64);
+        on_progress(Progress {
+            fraction: by_time.max(by_customers).min(1.0),
+            sim_time_s: sim.now().as_secs_f64(),
+            events: sim.events_processed(),
+        });
+        let done = net.departed_total >= customers || sim.now() >= horizon;
+        if done || reason == sim_core::StopReason::QueueEmpty {
+            break;
+        }
+    }
     let end = sim.now();
     let events = sim.events_processed();
     (sim.into_model(), end, events)

@@ -27,6 +27,9 @@ pub const MAX_SERVERS: u32 = 1_000_000;
 pub const MAX_TOTAL_SERVERS: u64 = 10_000_000;
 /// Most time-series points a run may keep (horizon / series interval).
 pub const MAX_SERIES_POINTS: u64 = 10_000_000;
+/// Most events a run may be expected to take (about three hours at 10
+/// million events per second); see [`estimated_events`].
+pub const MAX_ESTIMATED_EVENTS: f64 = 1e11;
 /// Largest scenario text accepted, in bytes.
 pub const MAX_SCENARIO_BYTES: usize = 64 * 1024 * 1024;
 
@@ -457,6 +460,22 @@ impl StationScenarioFile {
             }
         }
 
+        // Refuse runs that could not finish in reasonable time, rather than
+        // appear to hang (estimated from what lowered cleanly).
+        {
+            let estimate = estimated_events(&sources, &stations, horizon, run.customers);
+            if estimate > MAX_ESTIMATED_EVENTS {
+                problem(
+                    "run".into(),
+                    format!(
+                        "this run needs about {estimate:.1e} events (roughly {:.0} hours at 10 million events/s), \
+                         more than the {MAX_ESTIMATED_EVENTS:.0e} allowed: shorten `run.horizon` or lower `run.customers`",
+                        estimate / 1e7 / 3600.0
+                    ),
+                );
+            }
+        }
+
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid(problems));
         }
@@ -476,6 +495,45 @@ impl StationScenarioFile {
             series_interval,
             component_histograms: run.component_histograms.unwrap_or(true),
         })
+    }
+}
+
+/// A rough count of the events a run will take: each customer costs one
+/// arrival plus one departure per station on its path. With a horizon, a
+/// source makes `horizon / mean inter-arrival` customers; with a customer
+/// count, at most that many finish (rejections aside); with both, the smaller.
+pub fn estimated_events(
+    sources: &[SourceConfig],
+    stations: &[StationConfig],
+    horizon: Option<SimDuration>,
+    customers: Option<u64>,
+) -> f64 {
+    let path_len = |mut at: Option<usize>| {
+        let mut len = 0.0;
+        while let Some(i) = at {
+            len += 1.0;
+            if len > stations.len() as f64 {
+                break; // a cycle; reported elsewhere
+            }
+            at = stations[i].next;
+        }
+        len
+    };
+    let longest = sources
+        .iter()
+        .map(|s| path_len(Some(s.target)))
+        .fold(0.0, f64::max);
+    let by_horizon = horizon.map(|h| {
+        sources
+            .iter()
+            .map(|s| h.as_secs_f64() / s.interarrival.mean() * (1.0 + path_len(Some(s.target))))
+            .sum::<f64>()
+    });
+    let by_customers = customers.map(|n| n as f64 * (1.0 + longest));
+    match (by_horizon, by_customers) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => 0.0,
     }
 }
 
@@ -659,5 +717,16 @@ service = { type = "exponential", mean = "1s" }
         assert!(errors(&bad).contains("points, more than"));
         let bad = MM1.replace("horizon = \"1h\"", "horizon = 1e300");
         assert!(errors(&bad).contains("longer than 100 years"));
+        // 50 years at 10^4 arrivals/s: ~3e13 events, refused up front.
+        let bad = MM1
+            .replace("horizon = \"1h\"", "horizon = \"438000h\"")
+            .replace("rate = 0.5", "rate = 1e4");
+        let msg = errors(&bad);
+        assert!(
+            msg.contains("run: this run needs about 3.2e13 events"),
+            "{msg}"
+        );
+        let bad = MM1.replace("horizon = \"1h\"", "customers = 100000000000000");
+        assert!(errors(&bad).contains("run: this run needs about 2.0e14 events"));
     }
 }

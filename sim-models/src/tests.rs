@@ -120,3 +120,26 @@ fn scenario_and_report_types_can_cross_threads() {
     assert_send_sync::<Scenario>();
     assert_send_sync::<RunReport>();
 }
+
+#[test]
+fn progress_reports_do_not_change_the_run() {
+    for text in [
+        TANDEM.to_string(),
+        TANDEM.replace(
+            "horizon = \"2h\"\nwarmup = \"10min\"\nseries_interval = \"5min\"",
+            "customers = 5000",
+        ),
+    ] {
+        let s = scenario(&text);
+        let mut seen = Vec::new();
+        let with = run_with_progress(&s, 4, "x", &mut |p| seen.push(p));
+        assert_eq!(json(&with), json(&run(&s, 4, "x")));
+        assert!(seen.len() >= 100, "{} progress reports", seen.len());
+        assert!(
+            seen.windows(2)
+                .all(|w| w[0].fraction <= w[1].fraction && w[0].events <= w[1].events)
+        );
+        assert_eq!(seen.last().unwrap().fraction, 1.0);
+        assert_eq!(seen.last().unwrap().events, with.events);
+    }
+}
