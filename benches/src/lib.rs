@@ -11,7 +11,7 @@
 use sim_core::{Distribution, SimTime};
 use sim_models::NetworkConfig;
 use sim_models::network::StationNetwork;
-use sim_models::scenario::{SourceConfig, StationConfig, StopRule};
+use sim_models::scenario::{Arrivals, SourceConfig, StationConfig, StopRule};
 
 /// The peer workload's parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -70,7 +70,7 @@ pub fn mmc_config(p: &MmcParams) -> NetworkConfig {
         .map(|i| SourceConfig {
             name: format!("source{i}"),
             target: i,
-            interarrival: interarrival.clone(),
+            arrivals: Arrivals::Renewal(interarrival.clone()),
         })
         .collect();
     NetworkConfig {

@@ -46,10 +46,14 @@ pub(crate) fn render(r: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "window     {} .. {} (warm-up before {} discarded), {} events ({} in the window)",
+        "window     {} .. {} ({}), {} events ({} in the window)",
         secs(r.measured_from_s),
         secs(r.measured_to_s),
-        secs(r.measured_from_s),
+        if r.measured_from_s > 0.0 {
+            format!("warm-up before {} discarded", secs(r.measured_from_s))
+        } else {
+            "no warm-up".to_string()
+        },
         r.events,
         r.events_measured
     );

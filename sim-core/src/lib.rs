@@ -47,6 +47,7 @@
 //! target. Nothing here reads the wall clock, the environment or the file
 //! system.
 
+pub mod arrivals;
 pub mod dist;
 pub mod engine;
 pub mod queue;
@@ -54,6 +55,7 @@ pub mod rng;
 pub mod stats;
 pub mod time;
 
+pub use arrivals::{ArrivalError, ArrivalProcess, RateProfile};
 pub use dist::{Distribution, DistributionError, DurationStream};
 pub use engine::{Model, NoObserver, Observer, Scheduler, Simulation, StopReason, TraceHasher};
 pub use queue::{EventId, EventQueue};

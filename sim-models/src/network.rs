@@ -20,10 +20,11 @@ use std::collections::VecDeque;
 
 use sim_core::stats::{Counter, LatencyHistogram, TimeSeries, TimeWeighted};
 use sim_core::{
-    DurationStream, Model, RngStreams, Scheduler, SimTime, Simulation, StreamKey, TraceHasher,
+    ArrivalProcess, DurationStream, Model, RngStreams, Scheduler, SimTime, Simulation, StreamKey,
+    StreamRng, TraceHasher,
 };
 
-use crate::scenario::NetworkConfig;
+use crate::scenario::{Arrivals, NetworkConfig};
 
 /// The events of a station network (plain data, 12 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,6 +92,28 @@ pub struct SourceStats {
     pub response: LatencyHistogram,
 }
 
+/// A source's arrival process bound to its random stream.
+enum SourceArrivals {
+    /// Gaps drawn ahead from a distribution.
+    Renewal(DurationStream),
+    /// A non-homogeneous Poisson process (thinning).
+    Rate(Box<(ArrivalProcess, StreamRng)>),
+}
+
+impl SourceArrivals {
+    /// The next arrival after `now`, or `None` if no more will come.
+    #[inline]
+    fn next_after(&mut self, now: SimTime) -> Option<SimTime> {
+        match self {
+            SourceArrivals::Renewal(gaps) => now.checked_add(gaps.draw()),
+            SourceArrivals::Rate(process) => {
+                let (process, rng) = &mut **process;
+                process.next_arrival(now, rng)
+            }
+        }
+    }
+}
+
 /// Marks the end of a station's idle-worker list.
 const NO_WORKER: u32 = u32::MAX;
 
@@ -134,8 +157,8 @@ impl Worker {
 
 struct Source {
     target: u32,
-    /// Inter-arrival times, from the source's own stream.
-    interarrival: DurationStream,
+    /// When customers arrive, drawn from the source's own stream.
+    arrivals: SourceArrivals,
     stats: SourceStats,
 }
 
@@ -227,10 +250,19 @@ impl StationNetwork {
             .enumerate()
             .map(|(i, src)| Source {
                 target: src.target as u32,
-                interarrival: DurationStream::new(
-                    src.interarrival.clone(),
-                    streams.stream(StreamKey::named("source.interarrival").with_index(i as u64)),
-                ),
+                arrivals: {
+                    let rng = streams
+                        .stream(StreamKey::named("source.interarrival").with_index(i as u64));
+                    match &src.arrivals {
+                        Arrivals::Renewal(gap) => {
+                            SourceArrivals::Renewal(DurationStream::new(gap.clone(), rng))
+                        }
+                        Arrivals::Rate(profile) => SourceArrivals::Rate(Box::new((
+                            ArrivalProcess::new(profile.clone()),
+                            rng,
+                        ))),
+                    }
+                },
                 stats: SourceStats {
                     generated: Counter::default(),
                     rejected: Counter::default(),
@@ -269,8 +301,9 @@ impl StationNetwork {
     /// Schedules each source's first arrival and the end of the warm-up.
     pub fn start(&mut self, sched: &mut Scheduler<Event>, warmup: SimTime) {
         for (i, src) in self.sources.iter_mut().enumerate() {
-            let first = src.interarrival.draw();
-            sched.schedule_after(first, Event::Arrival { source: i as u32 });
+            if let Some(first) = src.arrivals.next_after(sched.now()) {
+                sched.schedule_at(first, Event::Arrival { source: i as u32 });
+            }
         }
         if warmup > SimTime::ZERO {
             sched.schedule_at(warmup, Event::WarmupEnd);
@@ -419,8 +452,9 @@ impl Model for StationNetwork {
                 let now = sched.now();
                 let src = &mut self.sources[source as usize];
                 src.stats.generated.incr();
-                let gap = src.interarrival.draw();
-                sched.schedule_after(gap, Event::Arrival { source });
+                if let Some(next) = src.arrivals.next_after(now) {
+                    sched.schedule_at(next, Event::Arrival { source });
+                }
                 let target = src.target;
                 let customer = Customer {
                     born: now,

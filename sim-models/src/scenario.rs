@@ -15,9 +15,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sim_core::{Distribution, SimDuration, SimTime};
+use sim_core::{Distribution, RateProfile, SimDuration, SimTime};
 
-use crate::spec::{DistributionSpec, Seconds};
+use crate::spec::{DistributionSpec, RateSpec, Seconds, SpikeSpec};
 
 /// Most stations a scenario may have.
 pub const MAX_STATIONS: usize = 1_000_000;
@@ -105,8 +105,15 @@ pub struct SourceSpec {
     pub name: String,
     /// The station customers join first.
     pub to: String,
-    /// Time between consecutive arrivals.
-    pub interarrival: DistributionSpec,
+    /// Time between consecutive arrivals (a renewal process); or give `rate`.
+    #[serde(default)]
+    pub interarrival: Option<DistributionSpec>,
+    /// A time-varying Poisson arrival rate; or give `interarrival`.
+    #[serde(default)]
+    pub rate: Option<RateSpec>,
+    /// Flash crowds: windows in which `rate` is multiplied.
+    #[serde(default)]
+    pub spikes: Option<Vec<SpikeSpec>>,
 }
 
 /// `[[stations]]`: c workers in front of one FIFO queue.
@@ -381,17 +388,40 @@ impl StationScenarioFile {
 
         let mut sources = Vec::with_capacity(self.sources.len());
         for (i, src) in self.sources.iter().enumerate() {
-            let interarrival = src
-                .interarrival
-                .build()
-                .map_err(|m| problem(format!("sources[{i}].interarrival"), m))
-                .ok();
-            if interarrival.as_ref().is_some_and(|d| d.mean() <= 0.0) {
-                problem(
-                    format!("sources[{i}].interarrival"),
-                    "mean inter-arrival time must be positive".into(),
-                );
-            }
+            let arrivals = match (&src.interarrival, &src.rate, &src.spikes) {
+                (Some(dist), None, None) => dist
+                    .build()
+                    .and_then(|d| {
+                        // Zero gaps would make arrivals pile up at one instant forever.
+                        if d.mean() > 0.0 {
+                            Ok(Arrivals::Renewal(d))
+                        } else {
+                            Err("mean inter-arrival time must be positive".into())
+                        }
+                    })
+                    .map_err(|m| problem(format!("sources[{i}].interarrival"), m))
+                    .ok(),
+                (Some(_), None, Some(_)) => {
+                    problem(
+                        format!("sources[{i}].spikes"),
+                        "spikes multiply a `rate`; they cannot be combined with `interarrival`"
+                            .into(),
+                    );
+                    None
+                }
+                (None, Some(rate), spikes) => rate
+                    .build(spikes.as_deref().unwrap_or_default())
+                    .map(Arrivals::Rate)
+                    .map_err(|m| problem(format!("sources[{i}].rate"), m))
+                    .ok(),
+                (Some(_), Some(_), _) | (None, None, _) => {
+                    problem(
+                        format!("sources[{i}]"),
+                        "give exactly one of `interarrival` (a distribution) or `rate` (a rate profile)".into(),
+                    );
+                    None
+                }
+            };
             let target = lookup(&src.to);
             if target.is_none() {
                 problem(
@@ -399,11 +429,11 @@ impl StationScenarioFile {
                     format!("no station is named `{}` (stations: {})", src.to, known()),
                 );
             }
-            if let (Some(interarrival), Some(target)) = (interarrival, target) {
+            if let (Some(arrivals), Some(target)) = (arrivals, target) {
                 sources.push(SourceConfig {
                     name: src.name.clone(),
                     target,
-                    interarrival,
+                    arrivals,
                 });
             }
         }
@@ -526,7 +556,7 @@ pub fn estimated_events(
     let by_horizon = horizon.map(|h| {
         sources
             .iter()
-            .map(|s| h.as_secs_f64() / s.interarrival.mean() * (1.0 + path_len(Some(s.target))))
+            .map(|s| s.arrivals.expected_count(h.as_secs_f64()) * (1.0 + path_len(Some(s.target))))
             .sum::<f64>()
     });
     let by_customers = customers.map(|n| n as f64 * (1.0 + longest));
@@ -584,8 +614,28 @@ pub struct SourceConfig {
     pub name: String,
     /// Index of the first station.
     pub target: usize,
-    /// Time between arrivals.
-    pub interarrival: Distribution,
+    /// When customers arrive.
+    pub arrivals: Arrivals,
+}
+
+/// How a source's customers arrive.
+#[derive(Clone, Debug)]
+pub enum Arrivals {
+    /// Independent, identically distributed gaps (a renewal process; a
+    /// Poisson process when exponential).
+    Renewal(Distribution),
+    /// A non-homogeneous Poisson process with a time-varying rate.
+    Rate(RateProfile),
+}
+
+impl Arrivals {
+    /// Expected number of arrivals in the first `horizon_s` seconds.
+    pub fn expected_count(&self, horizon_s: f64) -> f64 {
+        match self {
+            Arrivals::Renewal(gap) => horizon_s / gap.mean(),
+            Arrivals::Rate(profile) => profile.expected_count(0.0, horizon_s),
+        }
+    }
 }
 
 /// One validated station.
@@ -638,7 +688,7 @@ service = { type = "exponential", mean = "1s" }
         let file = StationScenarioFile::parse(MM1, Format::Toml).unwrap();
         let net = file.lower().unwrap();
         assert_eq!(net.stations[0].servers, 1);
-        assert_eq!(net.sources[0].interarrival.mean(), 2.0);
+        assert_eq!(net.sources[0].arrivals.expected_count(10.0), 5.0);
         assert_eq!(net.stop.horizon, Some(SimTime::from_secs(3600)));
         assert_eq!(net.warmup, SimTime::from_secs(100));
     }

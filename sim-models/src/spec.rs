@@ -11,7 +11,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sim_core::{Distribution, DistributionError, SimDuration};
+use sim_core::{Distribution, DistributionError, RateProfile, SimDuration};
 
 /// A time value in seconds, written as a number (seconds) or a string with a
 /// unit: `ns`, `us`/`µs`, `ms`, `s`, `min`, `h`.
@@ -270,6 +270,90 @@ impl DistributionSpec {
             },
         };
         d.map_err(|e: DistributionError| e.to_string())
+    }
+}
+
+/// A time-varying arrival rate as written in a scenario file: the customers
+/// form a non-homogeneous Poisson process with this rate (per second).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "profile", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RateSpec {
+    /// A constant rate: a plain Poisson process.
+    Constant {
+        /// Arrivals per second.
+        per_second: f64,
+    },
+    /// Straight lines between `[time, rate]` points; constant before the
+    /// first point and after the last.
+    PiecewiseLinear {
+        /// `[time, rate per second]` points, times increasing.
+        points: Vec<(Seconds, f64)>,
+    },
+    /// `mean × (1 + amplitude × cos(2π (t − peak_at) / period))`.
+    Diurnal {
+        /// Average rate per second.
+        mean: f64,
+        /// Relative swing, 0 to 1.
+        amplitude: f64,
+        /// Length of one cycle (default 24 h).
+        #[serde(default)]
+        period: Option<Seconds>,
+        /// When the rate peaks (default 0).
+        #[serde(default)]
+        peak_at: Option<Seconds>,
+    },
+    /// A replayed trace: each `[time, rate]` point holds until the next.
+    Trace {
+        /// `[time, rate per second]` points, times increasing.
+        points: Vec<(Seconds, f64)>,
+    },
+}
+
+/// A flash crowd: the rate is multiplied for a window.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpikeSpec {
+    /// When the spike starts.
+    pub start: Seconds,
+    /// How long it lasts.
+    pub duration: Seconds,
+    /// Rate multiplier during the spike (e.g. 10 for ×10).
+    pub multiplier: f64,
+}
+
+impl RateSpec {
+    /// Checks the parameters and builds the rate profile, with `spikes`
+    /// applied; errors name the parameter.
+    pub fn build(&self, spikes: &[SpikeSpec]) -> Result<RateProfile, String> {
+        let secs = |points: &[(Seconds, f64)]| {
+            if points.len() > MAX_EMPIRICAL_POINTS {
+                return Err(too_many_points(points.len()));
+            }
+            Ok(points.iter().map(|(t, r)| (t.0, *r)).collect::<Vec<_>>())
+        };
+        let mut profile = match self {
+            RateSpec::Constant { per_second } => RateProfile::constant(*per_second),
+            RateSpec::PiecewiseLinear { points } => RateProfile::piecewise_linear(secs(points)?),
+            RateSpec::Diurnal {
+                mean,
+                amplitude,
+                period,
+                peak_at,
+            } => RateProfile::diurnal(
+                *mean,
+                *amplitude,
+                period.map_or(86_400.0, |p| p.0),
+                peak_at.map_or(0.0, |p| p.0),
+            ),
+            RateSpec::Trace { points } => RateProfile::trace(secs(points)?),
+        }
+        .map_err(|e| e.to_string())?;
+        for (i, spike) in spikes.iter().enumerate() {
+            profile = profile
+                .with_spike(spike.start.0, spike.duration.0, spike.multiplier)
+                .map_err(|e| format!("spikes[{i}]: {e}"))?;
+        }
+        Ok(profile)
     }
 }
 

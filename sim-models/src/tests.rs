@@ -143,3 +143,88 @@ fn progress_reports_do_not_change_the_run() {
         assert_eq!(seen.last().unwrap().events, with.events);
     }
 }
+
+const DIURNAL: &str = r#"
+[run]
+horizon = "24h"
+series_interval = "1h"
+[[sources]]
+name = "users"
+to = "api"
+rate = { profile = "diurnal", mean = 2.0, amplitude = 0.8, period = "24h", peak_at = "12h" }
+spikes = [{ start = "3h", duration = "1h", multiplier = 10.0 }]
+[[stations]]
+name = "api"
+servers = 64
+service = { type = "exponential", mean = "1s" }
+"#;
+
+#[test]
+fn rate_profiles_drive_arrivals() {
+    let s = scenario(DIURNAL);
+    let r = run(&s, 11, "x");
+    let series = r.series.as_ref().unwrap();
+    // Hour k's completions per second follow the profile's mean rate over
+    // that hour (64 workers at 1 s: essentially no queueing): check the
+    // night trough, the spike and the noon peak within 5 standard errors.
+    let expected = |hour: f64| match &s.config.sources[0].arrivals {
+        scenario::Arrivals::Rate(p) => p.expected_count(hour * 3600.0, (hour + 1.0) * 3600.0),
+        scenario::Arrivals::Renewal(_) => unreachable!(),
+    };
+    for hour in [1usize, 3, 12] {
+        let want = expected(hour as f64);
+        let got = series[hour].throughput_per_s * 3600.0;
+        assert!(
+            (got - want).abs() < 5.0 * want.sqrt() + 50.0,
+            "hour {hour}: {got} vs {want}"
+        );
+    }
+    assert!(
+        series[3].throughput_per_s > 5.0 * series[2].throughput_per_s,
+        "the ×10 spike shows"
+    );
+    assert_eq!(json(&r), json(&run(&s, 11, "x")), "deterministic");
+}
+
+#[test]
+fn arrival_spec_must_be_one_of_interarrival_or_rate() {
+    let both = DIURNAL.replace(
+        "to = \"api\"\n",
+        "to = \"api\"\ninterarrival = { type = \"exponential\", mean = 1 }\n",
+    );
+    let err = load_scenario(&both, Format::Toml).unwrap_err().to_string();
+    assert!(
+        err.contains("sources[0]: give exactly one of `interarrival`"),
+        "{err}"
+    );
+    let spikes_on_renewal = DIURNAL.replace(
+        "rate = { profile = \"diurnal\", mean = 2.0, amplitude = 0.8, period = \"24h\", peak_at = \"12h\" }",
+        "interarrival = { type = \"exponential\", mean = 1 }",
+    );
+    let err = load_scenario(&spikes_on_renewal, Format::Toml)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sources[0].spikes: spikes multiply a `rate`"),
+        "{err}"
+    );
+    let bad_amplitude = DIURNAL.replace("amplitude = 0.8", "amplitude = 1.5");
+    let err = load_scenario(&bad_amplitude, Format::Toml)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sources[0].rate") && err.contains("amplitude"),
+        "{err}"
+    );
+    let zero_gap = TANDEM.replace(
+        "interarrival = { type = \"exponential\", rate = 1.0 }",
+        "interarrival = { type = \"constant\", value = 0 }",
+    );
+    let err = load_scenario(&zero_gap, Format::Toml)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sources[0].interarrival: mean inter-arrival time must be positive"),
+        "{err}"
+    );
+}

@@ -64,7 +64,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use sim_core::{Distribution, SimDuration, SimTime};
-use sim_models::scenario::{SourceConfig, StationConfig, StopRule};
+use sim_models::scenario::{Arrivals, SourceConfig, StationConfig, StopRule};
 use sim_models::{NetworkConfig, RunReport, Scenario};
 
 /// The simultaneous confidence level of a whole table (before Bonferroni).
@@ -204,14 +204,14 @@ impl Case {
     /// customer is one arrival event plus one departure per station it
     /// visits (blocking ignored), over the whole horizon.
     pub fn expected_events(&self) -> f64 {
-        let lambda: f64 = self
+        let customers: f64 = self
             .config
             .sources
             .iter()
-            .map(|s| 1.0 / s.interarrival.mean())
+            .map(|s| s.arrivals.expected_count(self.horizon_s()))
             .sum();
         let events_per_customer = 1.0 + self.config.stations.len() as f64;
-        self.replications as f64 * self.horizon_s() * lambda * events_per_customer
+        self.replications as f64 * customers * events_per_customer
     }
 }
 
@@ -299,8 +299,9 @@ fn build_case(
         sources: vec![SourceConfig {
             name: "arrivals".into(),
             target: 0,
-            interarrival: Distribution::exponential(1.0 / lambda)
-                .expect("case arrival rates are positive"),
+            arrivals: Arrivals::Renewal(
+                Distribution::exponential(1.0 / lambda).expect("case arrival rates are positive"),
+            ),
         }],
         stations: stations
             .into_iter()
