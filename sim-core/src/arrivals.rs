@@ -22,6 +22,7 @@ use std::f64::consts::TAU;
 
 use rand::Rng;
 
+use crate::param::{ParamError, non_negative, positive};
 use crate::rng::uniform_open01;
 use crate::time::{SimDuration, SimTime};
 
@@ -33,62 +34,8 @@ const LINEAR_SUBDIVISIONS: u32 = 8;
 /// aligned to the peak, so the bound is exact at one end of each segment.
 const DIURNAL_SEGMENTS_PER_PERIOD: f64 = 8.0;
 
-/// Why a rate profile could not be built. Messages name the parameter.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ArrivalError {
-    /// A parameter that must be strictly positive and finite was not.
-    #[error("{param} must be positive and finite, got {value}")]
-    NotPositive {
-        /// The parameter's name, e.g. `"rate"`.
-        param: &'static str,
-        /// The value given.
-        value: f64,
-    },
-    /// A parameter that must be zero or more and finite was not.
-    #[error("{param} must be non-negative and finite, got {value}")]
-    NotNonNegative {
-        /// The parameter's name, e.g. `"multiplier"`.
-        param: &'static str,
-        /// The value given.
-        value: f64,
-    },
-    /// A parameter that must be finite was NaN or infinite.
-    #[error("{param} must be finite, got {value}")]
-    NotFinite {
-        /// The parameter's name, e.g. `"peak_at_s"`.
-        param: &'static str,
-        /// The value given.
-        value: f64,
-    },
-    /// A parameter was above its largest allowed value.
-    #[error("{param} must be at most {max}, got {value}")]
-    TooLarge {
-        /// The parameter's name, e.g. `"amplitude"`.
-        param: &'static str,
-        /// The largest value accepted.
-        max: f64,
-        /// The value given.
-        value: f64,
-    },
-    /// One `(time_s, rate)` point of a piecewise-linear or trace profile was
-    /// invalid, e.g. `points[3]: times must increase, got 10 after 12`.
-    #[error("points[{index}]: {reason}")]
-    Point {
-        /// The point's index in the list given.
-        index: usize,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Any other invalid parameter, with the reason spelled out.
-    #[error("invalid {param}: {reason}")]
-    Invalid {
-        /// The parameter's name, e.g. `"points"`.
-        param: &'static str,
-        /// What is wrong and what would be accepted.
-        reason: String,
-    },
-}
+/// Why a rate profile could not be built (see [`ParamError`]).
+pub type ArrivalError = ParamError;
 
 type Result<T> = std::result::Result<T, ArrivalError>;
 
@@ -528,24 +475,6 @@ impl ArrivalProcess {
         let bound = self.profile.max_rate_between(start, end);
         self.segment = Some((start, end, bound));
         (end, bound)
-    }
-}
-
-/// Checks `value > 0` and finite.
-fn positive(param: &'static str, value: f64) -> Result<()> {
-    if value > 0.0 && value.is_finite() {
-        Ok(())
-    } else {
-        Err(ArrivalError::NotPositive { param, value })
-    }
-}
-
-/// Checks `value >= 0` and finite.
-fn non_negative(param: &'static str, value: f64) -> Result<()> {
-    if value >= 0.0 && value.is_finite() {
-        Ok(())
-    } else {
-        Err(ArrivalError::NotNonNegative { param, value })
     }
 }
 

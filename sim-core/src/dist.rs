@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use rand::Rng;
 
+use crate::param::{ParamError, finite, non_negative, positive};
 use crate::rng::uniform_open01;
 use crate::time::SimDuration;
 
@@ -45,57 +46,8 @@ const CDF_END_TOLERANCE: f64 = 1e-9;
 /// before it can underflow (2⁻⁹⁰⁰ is far above the smallest normal f64).
 const ERLANG_RENORMALIZE_BELOW: f64 = 1.189_731_495_357_232e-271; // 2^-900
 
-/// Why a distribution could not be built. Messages name the parameter.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DistributionError {
-    /// A parameter that must be strictly positive and finite was not.
-    #[error("{param} must be positive and finite, got {value}")]
-    NotPositive {
-        /// The parameter's name, e.g. `"mean"`.
-        param: &'static str,
-        /// The value given.
-        value: f64,
-    },
-    /// A parameter that must be zero or more and finite was not.
-    #[error("{param} must be non-negative and finite, got {value}")]
-    NotNonNegative {
-        /// The parameter's name, e.g. `"low"`.
-        param: &'static str,
-        /// The value given.
-        value: f64,
-    },
-    /// A parameter that must be finite was NaN or infinite.
-    #[error("{param} must be finite, got {value}")]
-    NotFinite {
-        /// The parameter's name, e.g. `"mu"`.
-        param: &'static str,
-        /// The value given.
-        value: f64,
-    },
-    /// A lower bound was not below its upper bound.
-    #[error(
-        "{low_param} must be less than {high_param}, got {low_param}={low} and {high_param}={high}"
-    )]
-    EmptyRange {
-        /// The lower bound's name.
-        low_param: &'static str,
-        /// The upper bound's name.
-        high_param: &'static str,
-        /// The lower bound given.
-        low: f64,
-        /// The upper bound given.
-        high: f64,
-    },
-    /// Any other invalid parameter, with the reason spelled out.
-    #[error("invalid {param}: {reason}")]
-    Invalid {
-        /// The parameter's name, e.g. `"scv"`.
-        param: &'static str,
-        /// What is wrong and what would be accepted.
-        reason: String,
-    },
-}
+/// Why a distribution could not be built (see [`ParamError`]).
+pub type DistributionError = ParamError;
 
 type Result<T> = std::result::Result<T, DistributionError>;
 
@@ -237,31 +189,6 @@ pub enum Distribution {
 
 // ---------------------------------------------------------------------------
 // Parameter checks.
-
-fn positive(param: &'static str, value: f64) -> Result<f64> {
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(DistributionError::NotPositive { param, value })
-    }
-}
-
-fn non_negative(param: &'static str, value: f64) -> Result<f64> {
-    if value.is_finite() && value >= 0.0 {
-        // Turn -0.0 into +0.0 so no sample is ever negative zero.
-        Ok(value + 0.0)
-    } else {
-        Err(DistributionError::NotNonNegative { param, value })
-    }
-}
-
-fn finite(param: &'static str, value: f64) -> Result<f64> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(DistributionError::NotFinite { param, value })
-    }
-}
 
 fn invalid(param: &'static str, reason: String) -> DistributionError {
     DistributionError::Invalid { param, reason }

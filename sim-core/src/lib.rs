@@ -50,6 +50,7 @@
 pub mod arrivals;
 pub mod dist;
 pub mod engine;
+pub mod param;
 pub mod queue;
 pub mod rng;
 pub mod stats;
@@ -58,6 +59,7 @@ pub mod time;
 pub use arrivals::{ArrivalError, ArrivalProcess, RateProfile};
 pub use dist::{Distribution, DistributionError, DurationStream};
 pub use engine::{Model, NoObserver, Observer, Scheduler, Simulation, StopReason, TraceHasher};
+pub use param::ParamError;
 pub use queue::{EventId, EventQueue};
 pub use rng::{RngStreams, StreamKey, StreamRng};
 pub use time::{SimDuration, SimTime};

@@ -44,12 +44,7 @@ impl<'a> StreamKey<'a> {
     /// The 64-bit ChaCha stream number for this key (FNV-1a of the name,
     /// then mixed with the index by SplitMix64).
     pub fn stream_id(&self) -> u64 {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self.name.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        splitmix64(hash ^ splitmix64(self.index))
+        splitmix64(fnv1a(self.name) ^ splitmix64(self.index))
     }
 }
 
@@ -83,9 +78,17 @@ impl RngStreams {
     }
 }
 
-/// One SplitMix64 step from `x` (increment, then finalize).
-fn splitmix64(x: u64) -> u64 {
+/// One SplitMix64 step from `x` (increment, then finalize): a pinned 64-bit
+/// mixer for deriving seeds, part of the reproducibility contract.
+pub fn splitmix64(x: u64) -> u64 {
     splitmix64_finalize(x.wrapping_add(0x9e37_79b9_7f4a_7c15))
+}
+
+/// 64-bit FNV-1a of a string: a pinned hash for turning names into numbers.
+pub fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// SplitMix64's output mixing function.

@@ -63,6 +63,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use rayon::prelude::*;
+use sim_core::rng::{fnv1a, splitmix64};
 use sim_core::{Distribution, SimDuration, SimTime};
 use sim_models::scenario::{Arrivals, SourceConfig, StationConfig, StopRule};
 use sim_models::{NetworkConfig, RunReport, Scenario};
@@ -554,21 +555,6 @@ pub fn quick_cases() -> Vec<Case> {
 
 // ---------------------------------------------------------------------------
 // Running.
-
-/// SplitMix64's finaliser applied to `x + golden gamma`.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// 64-bit FNV-1a of a string.
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
 
 /// The seed of replication `replication` of the case named `case`:
 /// `splitmix64(splitmix64(splitmix64(master) ^ fnv1a(case)) ^ replication)`.
