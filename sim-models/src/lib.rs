@@ -25,6 +25,7 @@
 //! assert!(report.stations[0].utilization > 0.3 && report.stations[0].utilization < 0.7);
 //! ```
 
+pub mod fleet;
 pub mod network;
 pub mod report;
 pub mod scenario;
