@@ -71,7 +71,7 @@ pub struct LatencyReport {
 }
 
 impl LatencyReport {
-    fn from_summary(s: LatencySummary, exact_mean_s: f64) -> Self {
+    pub(crate) fn from_summary(s: LatencySummary, exact_mean_s: f64) -> Self {
         let q = s.quantiles;
         LatencyReport {
             count: s.count,

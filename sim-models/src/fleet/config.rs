@@ -410,3 +410,101 @@ pub struct BreakerConfig {
     /// Time open before half-open (default 60 s).
     pub open_timeout: SimDuration,
 }
+
+impl FleetConfig {
+    /// A one-region, one-zone fleet of `instances` identical single-pool
+    /// instances (`workers` each, unbounded queues, speed 1) fed by one
+    /// open-loop Poisson population at `rate` per second with exponential
+    /// demand of mean `mean_demand_s`, zero network latency, no retries and
+    /// a timeout far beyond any wait: the textbook pool that queueing theory
+    /// describes. Validation and tests build on it and adjust fields.
+    pub fn textbook_pool(
+        algorithm: Algorithm,
+        instances: u32,
+        workers: u32,
+        rate: f64,
+        mean_demand_s: f64,
+        duration: SimDuration,
+        warmup: SimDuration,
+    ) -> FleetConfig {
+        let check = HealthCheckConfig {
+            interval: SimDuration::from_secs(30),
+            timeout: SimDuration::from_secs(5),
+            unhealthy_threshold: 2,
+            healthy_threshold: 5,
+        };
+        FleetConfig {
+            name: "textbook-pool".to_string(),
+            description: String::new(),
+            run: FleetRunConfig {
+                duration,
+                warmup,
+                default_seed: 1,
+                series_interval: SimDuration::from_secs(10).max(SimDuration::from_nanos(duration.as_nanos() / 1000)),
+                slo: SloConfig {
+                    latency: SimDuration::from_secs_f64(10.0 * mean_demand_s),
+                    target: 0.99,
+                },
+            },
+            instance_types: vec![InstanceTypeConfig {
+                name: "standard".to_string(),
+                speed: 1.0,
+                workers,
+                queue_capacity: None,
+                hourly_price: 0.1,
+            }],
+            regions: vec![RegionConfig {
+                name: "region".to_string(),
+                zones: vec!["zone-a".to_string()],
+                balancer: BalancerConfig {
+                    algorithm,
+                    zone_aware: None,
+                    health_check: check,
+                    outlier: None,
+                    slow_start: None,
+                    fail_open: true,
+                },
+                groups: vec![GroupConfig {
+                    name: "pool".to_string(),
+                    instance_type: 0,
+                    instances,
+                    zones: vec![0],
+                    weight: 1,
+                    boot: Distribution::constant(60.0).expect("a positive constant"),
+                    warmup: WarmupConfig {
+                        duration: SimDuration::ZERO,
+                        initial_speed: 1.0,
+                    },
+                    start_booting: false,
+                }],
+                outages: Vec::new(),
+            }],
+            inter_region_latency: vec![vec![SimDuration::ZERO]],
+            dns: DnsConfig {
+                ttl: SimDuration::from_secs(60),
+                health_check: check,
+            },
+            populations: vec![PopulationConfig {
+                name: "clients".to_string(),
+                home_region: 0,
+                fallback: Vec::new(),
+                access_latency: SimDuration::ZERO,
+                load: LoadConfig::Open(RateProfile::constant(rate).expect("a positive rate")),
+                classes: vec![ClassConfig {
+                    name: "default".to_string(),
+                    share: 1.0,
+                    kind: AccessKind::Read,
+                    demand: Distribution::exponential(mean_demand_s).expect("a positive mean"),
+                    keys: KeyPopularity::Uniform { count: 1_000_000 },
+                }],
+                client: ClientConfig {
+                    timeout: SimDuration::from_hours(24 * 365),
+                    retry: None,
+                    hedge: None,
+                    circuit_breaker: None,
+                    bulkhead: None,
+                },
+            }],
+        }
+    }
+}

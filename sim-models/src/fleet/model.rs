@@ -1,0 +1,1407 @@
+//! The fleet's event model: how one request travels client → GeoDNS →
+//! regional balancer → instance queue → worker → back, with timeouts,
+//! hedges, retries, circuit breakers and bulkheads on the client side, and
+//! health checks, outlier ejection and slow start on the balancer side.
+//!
+//! # One request
+//! 1. `Arrival` (open loop) or `UserWake` (closed loop): the population
+//!    creates a request and draws *all* its demands at once — class, zone,
+//!    key, service demand and DNS-cache age — from the population's own
+//!    streams, so two policies compared on one seed see the same traffic.
+//!    The bulkhead admits it or it ends `bulkhead_full`; the client's DNS
+//!    answer (GeoDNS's answer as it was `age` ago, `age` uniform in [0, TTL)
+//!    because clients' caches expire at spread-out times) picks the region.
+//! 2. The client's breaker for that region admits an attempt (or the request
+//!    ends `circuit_open`); the attempt's timeout goes on the population's
+//!    deadline queue, and `AttemptArrive` is scheduled one one-way latency
+//!    later (access latency plus the inter-region latency).
+//! 3. `AttemptArrive`: a down region loses the attempt. Otherwise the
+//!    balancer picks an instance (or answers "no healthy backend"); the
+//!    instance serves it at once, queues it, or rejects it (queue full).
+//! 4. `ServiceDone`: the worker takes the next queued attempt; the answer
+//!    travels back (`Response`, one one-way latency later).
+//! 5. `Response` or the deadline: the first success ends the request `ok`;
+//!    a failure with no other copy in flight is retried after a jittered
+//!    backoff if the policy, the attempt count and the retry budget allow,
+//!    else the request ends with that failure.
+//!
+//! Timeouts and hedges of a population all have the same delay, so their
+//! deadlines arrive in sending order: each population keeps them in FIFO
+//! queues with one pending timer event, instead of one event per attempt.
+
+use std::collections::VecDeque;
+
+use rand::Rng;
+use rand_distr::Distribution as _;
+use sim_core::rng::uniform_open01;
+use sim_core::stats::TimeWeighted;
+use sim_core::{
+    ArrivalProcess, Distribution, Model, RngStreams, Scheduler, SimDuration, SimTime, StreamKey,
+    StreamRng,
+};
+
+use super::balancer::{BackendInfo, Balancer};
+use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
+use super::config::{
+    FleetConfig, HedgeConfig, KeyPopularity, LoadConfig, RetryConfig,
+};
+use super::health::{HealthChecker, OutlierDetector, slow_start_factor};
+use super::metrics::{Bucket, Outcome, ScopeStats, SeriesPoint};
+
+/// "No instance" in an attempt.
+const NONE: u32 = u32::MAX;
+
+/// How often slow-start weights are refreshed while an instance ramps up.
+const SLOW_START_TICK: SimDuration = SimDuration::from_secs(1);
+
+/// Length of an SLO minute.
+const MINUTE: SimDuration = SimDuration::from_secs(60);
+
+/// The fleet model's events. Small (16 bytes) because millions sit in the
+/// event list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// The next open-loop arrival of a population.
+    Arrival {
+        /// Population index.
+        pop: u32,
+    },
+    /// A closed-loop user of a population finished thinking.
+    UserWake {
+        /// Population index.
+        pop: u32,
+    },
+    /// An attempt reaches its region's balancer.
+    AttemptArrive {
+        /// Attempt slot.
+        attempt: u32,
+    },
+    /// An instance finished serving an attempt.
+    ServiceDone {
+        /// Attempt slot.
+        attempt: u32,
+    },
+    /// An attempt's answer reaches the client.
+    Response {
+        /// Attempt slot.
+        attempt: u32,
+    },
+    /// A population's earliest timeout or hedge deadline.
+    ClientTimer {
+        /// Population index.
+        pop: u32,
+    },
+    /// A retry's backoff is over.
+    Retry {
+        /// Request slot.
+        request: u32,
+        /// Generation of the request in that slot.
+        generation: u32,
+    },
+    /// A region's balancer health-checks every instance.
+    HealthChecks {
+        /// Region index.
+        region: u32,
+    },
+    /// GeoDNS health-checks every region.
+    DnsChecks,
+    /// A region's outlier detector's analysis interval.
+    OutlierSweep {
+        /// Region index.
+        region: u32,
+    },
+    /// An ejected instance's ejection time is up.
+    Uneject {
+        /// Region index.
+        region: u32,
+        /// Instance index in the region.
+        instance: u32,
+    },
+    /// An instance finished booting.
+    Booted {
+        /// Region index.
+        region: u32,
+        /// Instance index in the region.
+        instance: u32,
+    },
+    /// Refresh slow-start weights in a region.
+    SlowStartTick {
+        /// Region index.
+        region: u32,
+    },
+    /// A scheduled region outage starts.
+    RegionDown {
+        /// Region index.
+        region: u32,
+    },
+    /// A scheduled region outage ends.
+    RegionUp {
+        /// Region index.
+        region: u32,
+    },
+    /// A time-series bucket ends.
+    SeriesTick,
+    /// An SLO minute ends.
+    MinuteTick,
+    /// The warm-up ends: statistics restart.
+    WarmupEnd,
+}
+
+/// A request from the client's point of view.
+#[derive(Clone, Debug, Default)]
+struct Request {
+    generation: u32,
+    pop: u32,
+    class: u16,
+    zone: u16,
+    region: u32,
+    key: u64,
+    demand: SimDuration,
+    created: SimTime,
+    /// Attempts sent, hedges excluded.
+    attempts: u32,
+    /// Hedged copies sent.
+    hedges: u32,
+    /// Attempts whose answer the client still awaits.
+    live_attempts: u32,
+    /// The last backoff sleep (decorrelated jitter).
+    last_sleep: SimDuration,
+    /// The last failure seen while another copy was still in flight.
+    last_failure: Option<Outcome>,
+    in_use: bool,
+}
+
+/// What happened to an attempt at the server side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    Ok,
+    Rejected,
+    NoBackend,
+}
+
+/// One copy of a request on the wire or at a server.
+#[derive(Clone, Debug)]
+struct Attempt {
+    generation: u32,
+    request: u32,
+    request_generation: u32,
+    pop: u32,
+    region: u32,
+    instance: u32,
+    /// The instance's incarnation when the attempt reached it: an outage
+    /// bumps the incarnation, orphaning everything it held.
+    epoch: u32,
+    zone: u16,
+    key: u64,
+    demand: SimDuration,
+    /// When the attempt reached the balancer.
+    arrived: SimTime,
+    answer: Answer,
+    /// The client still awaits this attempt.
+    live: bool,
+    /// An event or an instance queue still refers to this attempt.
+    held: bool,
+    in_use: bool,
+}
+
+/// A slab of reusable slots with generations, so stale references are
+/// detected instead of aliasing a new occupant.
+#[derive(Debug, Default)]
+struct Slab<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+    live: u64,
+}
+
+impl<T: Default> Slab<T> {
+    fn alloc(&mut self) -> u32 {
+        self.live += 1;
+        if let Some(i) = self.free.pop() {
+            i
+        } else {
+            self.items.push(T::default());
+            (self.items.len() - 1) as u32
+        }
+    }
+
+    fn release(&mut self, i: u32) {
+        self.live -= 1;
+        self.free.push(i);
+    }
+}
+
+impl Default for Attempt {
+    fn default() -> Self {
+        Attempt {
+            generation: 0,
+            request: 0,
+            request_generation: 0,
+            pop: 0,
+            region: 0,
+            instance: NONE,
+            epoch: 0,
+            zone: 0,
+            key: 0,
+            demand: SimDuration::ZERO,
+            arrived: SimTime::ZERO,
+            answer: Answer::Ok,
+            live: false,
+            held: false,
+            in_use: false,
+        }
+    }
+}
+
+/// Instance life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InstanceState {
+    Booting,
+    Ready,
+}
+
+/// One instance of a group.
+#[derive(Debug)]
+struct Instance {
+    group: u32,
+    state: InstanceState,
+    workers: u32,
+    queue_capacity: Option<u32>,
+    speed: f64,
+    busy: u32,
+    queue: VecDeque<u32>,
+    epoch: u32,
+    /// When it became ready (warm-up runs from here).
+    ready_at: SimTime,
+    /// When slow start began, if it is ramping.
+    slow_start_since: Option<SimTime>,
+    health: HealthChecker,
+    ejected: bool,
+}
+
+/// Per-group accounting.
+#[derive(Debug)]
+pub(crate) struct GroupStats {
+    /// Busy workers over time.
+    pub(crate) busy: TimeWeighted,
+    /// Queued requests over time.
+    pub(crate) queued: TimeWeighted,
+    /// Instances alive over time.
+    pub(crate) alive: TimeWeighted,
+    /// Workers alive over time.
+    pub(crate) workers: TimeWeighted,
+    /// Instance-seconds since the start of the run (cost covers the whole
+    /// run, warm-up included).
+    pub(crate) alive_total: TimeWeighted,
+    /// Requests rejected by full queues.
+    pub(crate) rejected: u64,
+    /// Requests served to completion.
+    pub(crate) served: u64,
+}
+
+/// One region at run time.
+#[derive(Debug)]
+pub(crate) struct RegionState {
+    down: bool,
+    balancer: Balancer,
+    instances: Vec<Instance>,
+    outlier: Option<OutlierDetector>,
+    dns_health: HealthChecker,
+    pick_rng: StreamRng,
+    boot_rng: StreamRng,
+    slow_start_ticking: bool,
+    pub(crate) groups: Vec<GroupStats>,
+    /// Region totals over time, for the time series.
+    busy: TimeWeighted,
+    queued: TimeWeighted,
+    workers: TimeWeighted,
+    alive: u64,
+    /// Integrals at the start of the current series bucket.
+    bucket_marks: (u128, u128, u128),
+    pub(crate) stats: ScopeStats,
+    pub(crate) bucket: Bucket,
+    pub(crate) series: Vec<SeriesPoint>,
+    /// Instances ejected by outlier detection.
+    pub(crate) ejections: u64,
+    /// Time GeoDNS considered the region unhealthy (whole run).
+    pub(crate) dns_unhealthy: SimDuration,
+    dns_unhealthy_since: Option<SimTime>,
+}
+
+/// One population at run time.
+#[derive(Debug)]
+pub(crate) struct PopulationState {
+    arrivals: Option<ArrivalProcess>,
+    think: Option<Distribution>,
+    arrival_rng: StreamRng,
+    request_rng: StreamRng,
+    demand_rng: StreamRng,
+    client_rng: StreamRng,
+    class_cdf: Vec<f64>,
+    zipf: Vec<Option<rand_distr::Zipf<f64>>>,
+    /// One-way latency to each region.
+    latency_to: Vec<SimDuration>,
+    home_zones: u16,
+    /// (deadline, attempt, attempt generation), in deadline order.
+    timeouts: VecDeque<(SimTime, u32, u32)>,
+    /// (hedge time, request, request generation), in time order.
+    hedges: VecDeque<(SimTime, u32, u32)>,
+    timer_at: Option<SimTime>,
+    breakers: Vec<CircuitBreaker>,
+    budget: Option<RetryBudget>,
+    bulkhead: Option<Bulkhead>,
+    /// GeoDNS answers over time: (since, region).
+    dns_answers: Vec<(SimTime, u32)>,
+    pub(crate) stats: ScopeStats,
+    /// Retries sent (whole run).
+    pub(crate) retries: u64,
+    /// Hedged copies sent (whole run).
+    pub(crate) hedges_sent: u64,
+    /// Requests created (whole run).
+    pub(crate) created: u64,
+}
+
+/// Conservation counts over the whole run (warm-up included).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Conservation {
+    /// Requests created.
+    pub created: u64,
+    /// Requests that ended (any outcome).
+    pub ended: u64,
+    /// Requests still in flight at the end.
+    pub in_flight: u64,
+}
+
+impl Conservation {
+    /// Whether every created request is accounted for.
+    pub fn holds(&self) -> bool {
+        self.created == self.ended + self.in_flight
+    }
+}
+
+/// The fleet model: all run-time state.
+#[derive(Debug)]
+pub struct FleetModel {
+    config: FleetConfig,
+    requests: Slab<Request>,
+    attempts: Slab<Attempt>,
+    pub(crate) regions: Vec<RegionState>,
+    pub(crate) pops: Vec<PopulationState>,
+    pub(crate) stats: ScopeStats,
+    bucket: Bucket,
+    pub(crate) series: Vec<SeriesPoint>,
+    bucket_start: SimTime,
+    measuring: bool,
+    /// Requests created and ended over the whole run.
+    created: u64,
+    ended: u64,
+    /// Time the clock went backwards (never, unless a bug).
+    last_event: SimTime,
+}
+
+/// Adds without overflowing: a heavy-tailed draw far beyond the run is
+/// simply "never".
+#[inline]
+fn after(now: SimTime, d: SimDuration) -> SimTime {
+    now.checked_add(d).unwrap_or(SimTime::MAX)
+}
+
+/// A uniform integer in `0..n` (Lemire's multiply-shift; n ≥ 1).
+#[inline]
+fn below<R: Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
+    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
+}
+
+impl FleetModel {
+    /// Builds the model for `config` with master seed `seed`.
+    pub fn new(config: &FleetConfig, seed: u64) -> Self {
+        let streams = RngStreams::new(seed);
+        let stream = |name: &str, i: usize| streams.stream(StreamKey::named(name).with_index(i as u64));
+        let mut regions = Vec::with_capacity(config.regions.len());
+        for (r, rc) in config.regions.iter().enumerate() {
+            let b = &rc.balancer;
+            let mut balancer = Balancer::new(b.algorithm, b.zone_aware, b.fail_open, rc.zones.len());
+            let mut instances = Vec::new();
+            let mut groups = Vec::new();
+            let mut boot_rng = stream("region-boot", r);
+            for (g, gc) in rc.groups.iter().enumerate() {
+                let ty = &config.instance_types[gc.instance_type];
+                let mut alive = 0;
+                for k in 0..gc.instances {
+                    let zone = gc.zones[k as usize % gc.zones.len()];
+                    let id = balancer.add_backend(BackendInfo {
+                        zone,
+                        weight: gc.weight,
+                        capacity: ty.workers,
+                    });
+                    debug_assert_eq!(id, instances.len());
+                    let ready = !gc.start_booting;
+                    instances.push(Instance {
+                        group: g as u32,
+                        state: if ready { InstanceState::Ready } else { InstanceState::Booting },
+                        workers: ty.workers,
+                        queue_capacity: ty.queue_capacity,
+                        speed: ty.speed,
+                        busy: 0,
+                        queue: VecDeque::new(),
+                        epoch: 0,
+                        // Instances ready at the start are already warm.
+                        ready_at: if ready { SimTime::ZERO } else { SimTime::MAX },
+                        slow_start_since: None,
+                        health: HealthChecker::new(b.health_check, ready),
+                        ejected: false,
+                    });
+                    if ready {
+                        balancer.set_eligible(id, true);
+                    }
+                    alive += 1;
+                }
+                let workers = u64::from(gc.instances) * u64::from(ty.workers);
+                groups.push(GroupStats {
+                    busy: TimeWeighted::new(SimTime::ZERO, 0),
+                    queued: TimeWeighted::new(SimTime::ZERO, 0),
+                    alive: TimeWeighted::new(SimTime::ZERO, alive),
+                    workers: TimeWeighted::new(SimTime::ZERO, workers),
+                    alive_total: TimeWeighted::new(SimTime::ZERO, alive),
+                    rejected: 0,
+                    served: 0,
+                });
+            }
+            let _ = &mut boot_rng;
+            let outlier = b
+                .outlier
+                .map(|o| OutlierDetector::new(o, instances.len()));
+            let workers: u64 = groups.iter().map(|g| g.workers.value()).sum();
+            let alive: u64 = groups.iter().map(|g| g.alive.value()).sum();
+            regions.push(RegionState {
+                down: false,
+                balancer,
+                instances,
+                outlier,
+                dns_health: HealthChecker::new(config.dns.health_check, true),
+                pick_rng: stream("region-balancer", r),
+                boot_rng,
+                slow_start_ticking: false,
+                groups,
+                busy: TimeWeighted::new(SimTime::ZERO, 0),
+                queued: TimeWeighted::new(SimTime::ZERO, 0),
+                workers: TimeWeighted::new(SimTime::ZERO, workers),
+                alive,
+                bucket_marks: (0, 0, 0),
+                stats: ScopeStats::new(),
+                bucket: Bucket::new(),
+                series: Vec::new(),
+                ejections: 0,
+                dns_unhealthy: SimDuration::ZERO,
+                dns_unhealthy_since: None,
+            });
+        }
+        let mut pops = Vec::with_capacity(config.populations.len());
+        for (p, pc) in config.populations.iter().enumerate() {
+            let mut cdf = Vec::with_capacity(pc.classes.len());
+            let mut acc = 0.0;
+            for c in &pc.classes {
+                acc += c.share;
+                cdf.push(acc);
+            }
+            if let Some(last) = cdf.last_mut() {
+                *last = f64::INFINITY; // rounding can never fall off the end
+            }
+            let zipf = pc
+                .classes
+                .iter()
+                .map(|c| match c.keys {
+                    KeyPopularity::Zipf { count, s } => rand_distr::Zipf::new(count as f64, s).ok(),
+                    KeyPopularity::Uniform { .. } => None,
+                })
+                .collect();
+            let latency_to = (0..config.regions.len())
+                .map(|r| {
+                    pc.access_latency
+                        + config.inter_region_latency[pc.home_region][r]
+                })
+                .collect();
+            let (arrivals, think) = match &pc.load {
+                LoadConfig::Open(profile) => (Some(ArrivalProcess::new(profile.clone())), None),
+                LoadConfig::Closed { think, .. } => (None, Some(think.clone())),
+            };
+            let client = &pc.client;
+            pops.push(PopulationState {
+                arrivals,
+                think,
+                arrival_rng: stream("population-arrivals", p),
+                request_rng: stream("population-requests", p),
+                demand_rng: stream("population-demand", p),
+                client_rng: stream("population-client", p),
+                class_cdf: cdf,
+                zipf,
+                latency_to,
+                home_zones: config.regions[pc.home_region].zones.len() as u16,
+                timeouts: VecDeque::new(),
+                hedges: VecDeque::new(),
+                timer_at: None,
+                breakers: client
+                    .circuit_breaker
+                    .map(|b| (0..config.regions.len()).map(|_| CircuitBreaker::new(b)).collect())
+                    .unwrap_or_default(),
+                budget: client.retry.and_then(|r| r.budget).map(RetryBudget::new),
+                bulkhead: client.bulkhead.map(|n| Bulkhead::new(Some(n))),
+                dns_answers: Vec::new(),
+                stats: ScopeStats::new(),
+                retries: 0,
+                hedges_sent: 0,
+                created: 0,
+            });
+        }
+        let mut model = FleetModel {
+            config: config.clone(),
+            requests: Slab::default(),
+            attempts: Slab::default(),
+            regions,
+            pops,
+            stats: ScopeStats::new(),
+            bucket: Bucket::new(),
+            series: Vec::new(),
+            bucket_start: SimTime::ZERO,
+            measuring: config.run.warmup.is_zero(),
+            created: 0,
+            ended: 0,
+            last_event: SimTime::ZERO,
+        };
+        for p in 0..model.pops.len() {
+            let answer = model.geodns_answer(p);
+            model.pops[p].dns_answers.push((SimTime::ZERO, answer));
+        }
+        model
+    }
+
+    /// The configuration being run.
+    pub fn config(&self) -> &FleetConfig {
+        &self.config
+    }
+
+    /// Schedules the initial events.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        for p in 0..self.pops.len() {
+            match self.config.populations[p].load {
+                LoadConfig::Open(_) => self.schedule_next_arrival(p, now, sched),
+                LoadConfig::Closed { users, .. } => {
+                    // Users start staggered by one think time each.
+                    for _ in 0..users {
+                        self.schedule_user(p, now, sched);
+                    }
+                }
+            }
+        }
+        for (r, rc) in self.config.regions.iter().enumerate() {
+            let r32 = r as u32;
+            sched.schedule_at(
+                after(now, rc.balancer.health_check.interval),
+                Event::HealthChecks { region: r32 },
+            );
+            if let Some(o) = rc.balancer.outlier {
+                sched.schedule_at(after(now, o.interval), Event::OutlierSweep { region: r32 });
+            }
+            for w in &rc.outages {
+                sched.schedule_at(w.start, Event::RegionDown { region: r32 });
+                sched.schedule_at(w.end, Event::RegionUp { region: r32 });
+            }
+            for i in 0..self.regions[r].instances.len() {
+                if self.regions[r].instances[i].state == InstanceState::Booting {
+                    let g = self.regions[r].instances[i].group as usize;
+                    let boot = rc.groups[g].boot.sample_duration(&mut self.regions[r].boot_rng);
+                    sched.schedule_at(
+                        after(now, boot),
+                        Event::Booted {
+                            region: r32,
+                            instance: i as u32,
+                        },
+                    );
+                }
+            }
+        }
+        sched.schedule_at(after(now, self.config.dns.health_check.interval), Event::DnsChecks);
+        sched.schedule_at(after(now, self.config.run.series_interval), Event::SeriesTick);
+        sched.schedule_at(after(now, MINUTE), Event::MinuteTick);
+        if !self.measuring {
+            sched.schedule_at(after(now, self.config.run.warmup), Event::WarmupEnd);
+        }
+    }
+
+    /// Conservation counts so far.
+    pub fn conservation(&self) -> Conservation {
+        Conservation {
+            created: self.created,
+            ended: self.ended,
+            in_flight: self.requests.live,
+        }
+    }
+
+    /// Attempts still allocated (in flight to, at, or back from a server).
+    pub fn attempts_in_flight(&self) -> u64 {
+        self.attempts.live
+    }
+
+    // ----- traffic -----------------------------------------------------
+
+    fn schedule_next_arrival(&mut self, p: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        let pop = &mut self.pops[p];
+        if let Some(process) = pop.arrivals.as_mut()
+            && let Some(t) = process.next_arrival(now, &mut pop.arrival_rng)
+        {
+            sched.schedule_at(t, Event::Arrival { pop: p as u32 });
+        }
+    }
+
+    fn schedule_user(&mut self, p: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        let pop = &mut self.pops[p];
+        if let Some(think) = &pop.think {
+            let d = think.sample_duration(&mut pop.arrival_rng);
+            sched.schedule_at(after(now, d), Event::UserWake { pop: p as u32 });
+        }
+    }
+
+    /// GeoDNS's current answer for population `p`: the first healthy region
+    /// of home + fallbacks; the home region if none is healthy (fail open,
+    /// as Route 53 does when every record is unhealthy).
+    fn geodns_answer(&self, p: usize) -> u32 {
+        let pc = &self.config.populations[p];
+        std::iter::once(pc.home_region)
+            .chain(pc.fallback.iter().copied())
+            .find(|&r| self.regions[r].dns_health.is_healthy())
+            .unwrap_or(pc.home_region) as u32
+    }
+
+    /// The region a client of `p` resolves to if its cached answer was
+    /// fetched at `at`.
+    fn cached_answer(&self, p: usize, at: SimTime) -> u32 {
+        let answers = &self.pops[p].dns_answers;
+        answers
+            .iter()
+            .rev()
+            .find(|(since, _)| *since <= at)
+            .map_or(answers[0].1, |a| a.1)
+    }
+
+    fn create_request(&mut self, p: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        self.created += 1;
+        let pc = &self.config.populations[p];
+        let ttl = self.config.dns.ttl;
+        let pop = &mut self.pops[p];
+        pop.created += 1;
+        // Every demand of the request, drawn now (common random numbers).
+        let u = uniform_open01(&mut pop.request_rng);
+        let class = pop.class_cdf.iter().position(|&c| u < c).unwrap_or(0);
+        let zone = below(&mut pop.request_rng, u64::from(pop.home_zones)) as u16;
+        let key = match (&pop.zipf[class], pc.classes[class].keys) {
+            (Some(z), _) => (z.sample(&mut pop.request_rng) as u64).saturating_sub(1),
+            (None, KeyPopularity::Uniform { count }) => below(&mut pop.request_rng, count),
+            (None, KeyPopularity::Zipf { count, .. }) => below(&mut pop.request_rng, count),
+        };
+        let age = SimDuration::from_nanos(
+            (uniform_open01(&mut pop.request_rng) * ttl.as_nanos() as f64) as u64,
+        );
+        let demand = pc.classes[class].demand.sample_duration(&mut pop.demand_rng);
+        if let Some(b) = pop.budget.as_mut() {
+            b.on_request(now);
+        }
+        let resolved_at = SimTime::from_nanos(now.as_nanos().saturating_sub(age.as_nanos()));
+        let region = self.cached_answer(p, resolved_at);
+        let slot = self.requests.alloc();
+        let req = &mut self.requests.items[slot as usize];
+        req.generation = req.generation.wrapping_add(1);
+        let generation = req.generation;
+        req.pop = p as u32;
+        req.class = class as u16;
+        req.zone = zone;
+        req.region = region;
+        req.key = key;
+        req.demand = demand;
+        req.created = now;
+        req.attempts = 0;
+        req.hedges = 0;
+        req.live_attempts = 0;
+        req.last_sleep = self.config.populations[p]
+            .client
+            .retry
+            .map_or(SimDuration::ZERO, |r| r.base);
+        req.last_failure = None;
+        req.in_use = true;
+        let pop = &mut self.pops[p];
+        if let Some(b) = pop.bulkhead.as_mut()
+            && !b.try_acquire()
+        {
+            self.finish(slot, Outcome::BulkheadFull, now, sched, false);
+            return;
+        }
+        if !self.send_attempt(slot, false, now, sched) {
+            self.finish(slot, Outcome::CircuitOpen, now, sched, true);
+            return;
+        }
+        if let Some(HedgeConfig { delay, .. }) = self.config.populations[p].client.hedge {
+            let t = after(now, delay);
+            self.pops[p].hedges.push_back((t, slot, generation));
+            self.arm_timer(p, t, sched);
+        }
+    }
+
+    /// Sends one attempt of `slot` to its region; false if the breaker
+    /// refused it.
+    fn send_attempt(
+        &mut self,
+        slot: u32,
+        hedge: bool,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) -> bool {
+        let req = &self.requests.items[slot as usize];
+        let p = req.pop as usize;
+        let region = req.region;
+        let pop = &mut self.pops[p];
+        if let Some(b) = pop.breakers.get_mut(region as usize)
+            && !b.allow(now)
+        {
+            return false;
+        }
+        let (request_generation, zone, key, demand) = (req.generation, req.zone, req.key, req.demand);
+        let home = self.config.populations[p].home_region as u32 == region;
+        let latency = pop.latency_to[region as usize];
+        let timeout = self.config.populations[p].client.timeout;
+        let a = self.attempts.alloc();
+        let at = &mut self.attempts.items[a as usize];
+        at.generation = at.generation.wrapping_add(1);
+        let generation = at.generation;
+        at.request = slot;
+        at.request_generation = request_generation;
+        at.pop = p as u32;
+        at.region = region;
+        at.instance = NONE;
+        at.zone = if home { zone } else { u16::MAX };
+        at.key = key;
+        at.demand = demand;
+        at.live = true;
+        at.held = true;
+        at.in_use = true;
+        let req = &mut self.requests.items[slot as usize];
+        req.live_attempts += 1;
+        if hedge {
+            req.hedges += 1;
+            self.pops[p].hedges_sent += 1;
+        } else {
+            req.attempts += 1;
+        }
+        let deadline = after(now, timeout);
+        self.pops[p].timeouts.push_back((deadline, a, generation));
+        self.arm_timer(p, deadline, sched);
+        sched.schedule_at(after(now, latency), Event::AttemptArrive { attempt: a });
+        true
+    }
+
+    /// Makes sure population `p`'s timer fires no later than `t`.
+    fn arm_timer(&mut self, p: usize, t: SimTime, sched: &mut Scheduler<Event>) {
+        let pop = &mut self.pops[p];
+        if pop.timer_at.is_none_or(|at| t < at) {
+            pop.timer_at = Some(t);
+            sched.schedule_at(t, Event::ClientTimer { pop: p as u32 });
+        }
+    }
+
+    fn on_client_timer(&mut self, p: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        if self.pops[p].timer_at != Some(now) {
+            return; // superseded by an earlier timer
+        }
+        self.pops[p].timer_at = None;
+        // Timeouts due now.
+        while let Some(&(deadline, a, generation)) = self.pops[p].timeouts.front() {
+            let at = &self.attempts.items[a as usize];
+            let current = at.in_use && at.generation == generation && at.live;
+            if current && deadline > now {
+                break;
+            }
+            self.pops[p].timeouts.pop_front();
+            if current {
+                self.attempts.items[a as usize].live = false;
+                self.client_result(a, Outcome::Timeout, now, sched);
+                self.maybe_free_attempt(a);
+            }
+        }
+        // Hedges due now.
+        while let Some(&(t, slot, generation)) = self.pops[p].hedges.front() {
+            let req = &self.requests.items[slot as usize];
+            let current = req.in_use && req.generation == generation;
+            if current && t > now {
+                break;
+            }
+            self.pops[p].hedges.pop_front();
+            if current {
+                let hedge = self.config.populations[p].client.hedge.unwrap_or(HedgeConfig {
+                    delay: SimDuration::ZERO,
+                    max_extra: 0,
+                });
+                let req = &self.requests.items[slot as usize];
+                // Only while an attempt is out (not during a retry backoff).
+                if req.live_attempts > 0
+                    && req.hedges < hedge.max_extra
+                    && self.send_attempt(slot, true, now, sched)
+                    && self.requests.items[slot as usize].hedges < hedge.max_extra
+                {
+                    let t = after(now, hedge.delay);
+                    self.pops[p].hedges.push_back((t, slot, generation));
+                }
+            }
+        }
+        let next = [
+            self.pops[p].timeouts.front().map(|e| e.0),
+            self.pops[p].hedges.front().map(|e| e.0),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(t) = next {
+            self.arm_timer(p, t.max(now), sched);
+        }
+    }
+
+    /// The client learns an attempt's result.
+    fn client_result(&mut self, a: u32, result: Outcome, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &self.attempts.items[a as usize];
+        let (slot, generation, region, p) = (at.request, at.request_generation, at.region, at.pop as usize);
+        if let Some(b) = self.pops[p].breakers.get_mut(region as usize) {
+            if result == Outcome::Ok {
+                b.on_success(now);
+            } else {
+                b.on_failure(now);
+            }
+        }
+        let req = &mut self.requests.items[slot as usize];
+        if !req.in_use || req.generation != generation {
+            return; // the request already ended (another copy answered)
+        }
+        req.live_attempts -= 1;
+        if result == Outcome::Ok {
+            self.finish(slot, Outcome::Ok, now, sched, true);
+            return;
+        }
+        if req.live_attempts > 0 {
+            req.last_failure = Some(result);
+            return; // a hedged copy may still succeed
+        }
+        let client = self.config.populations[p].client;
+        let Some(retry) = client.retry else {
+            self.finish(slot, result, now, sched, true);
+            return;
+        };
+        let retryable = match result {
+            Outcome::Timeout => retry.on.timeout,
+            Outcome::Rejected => retry.on.rejected,
+            Outcome::NoHealthyBackend => retry.on.no_healthy_backend,
+            _ => false,
+        };
+        if !retryable || req.attempts >= retry.max_attempts {
+            self.finish(slot, result, now, sched, true);
+            return;
+        }
+        let pop = &mut self.pops[p];
+        if let Some(b) = pop.budget.as_mut()
+            && !b.try_withdraw(now)
+        {
+            self.finish(slot, Outcome::RetryBudgetExhausted, now, sched, true);
+            return;
+        }
+        let sleep = backoff(&retry, req.attempts, req.last_sleep, &mut pop.client_rng);
+        req.last_sleep = sleep;
+        req.last_failure = Some(result);
+        pop.retries += 1;
+        sched.schedule_at(
+            after(now, sleep),
+            Event::Retry {
+                request: slot,
+                generation,
+            },
+        );
+    }
+
+    fn on_retry(&mut self, slot: u32, generation: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let req = &self.requests.items[slot as usize];
+        if !req.in_use || req.generation != generation {
+            return;
+        }
+        if !self.send_attempt(slot, false, now, sched) {
+            self.finish(slot, Outcome::CircuitOpen, now, sched, true);
+        }
+    }
+
+    /// Ends request `slot` with `outcome`; `admitted` says whether it holds
+    /// a bulkhead slot.
+    fn finish(
+        &mut self,
+        slot: u32,
+        outcome: Outcome,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+        admitted: bool,
+    ) {
+        let req = &mut self.requests.items[slot as usize];
+        req.in_use = false;
+        let (p, region, created) = (req.pop as usize, req.region as usize, req.created);
+        self.requests.release(slot);
+        self.ended += 1;
+        let latency = now - created;
+        let slo = self.config.run.slo.latency;
+        self.bucket.record(outcome, latency);
+        self.regions[region].bucket.record(outcome, latency);
+        if self.measuring {
+            self.stats.record(outcome, latency, slo);
+            self.regions[region].stats.record(outcome, latency, slo);
+            self.pops[p].stats.record(outcome, latency, slo);
+        }
+        let pop = &mut self.pops[p];
+        if admitted && let Some(b) = pop.bulkhead.as_mut() {
+            b.release();
+        }
+        if pop.think.is_some() {
+            self.schedule_user(p, now, sched);
+        }
+    }
+
+    // ----- servers -----------------------------------------------------
+
+    fn on_attempt_arrive(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &self.attempts.items[a as usize];
+        let (r, key, zone) = (at.region as usize, at.key, at.zone);
+        let region = &mut self.regions[r];
+        if region.down {
+            // The region is unreachable: the attempt is lost.
+            self.attempts.items[a as usize].held = false;
+            self.maybe_free_attempt(a);
+            return;
+        }
+        let client_zone = (zone != u16::MAX).then_some(zone as usize);
+        let Some(i) = region.balancer.pick(key, client_zone, &mut region.pick_rng) else {
+            self.respond(a, Answer::NoBackend, now, sched);
+            return;
+        };
+        let inst = &mut region.instances[i];
+        let at = &mut self.attempts.items[a as usize];
+        at.instance = i as u32;
+        at.epoch = inst.epoch;
+        at.arrived = now;
+        let g = inst.group as usize;
+        if inst.state == InstanceState::Booting {
+            // Not listening yet (fail-open sent it here): connection refused.
+            self.respond(a, Answer::Rejected, now, sched);
+            return;
+        }
+        if inst.busy < inst.workers {
+            inst.busy += 1;
+            region.busy.increment(now);
+            region.groups[g].busy.increment(now);
+            region.balancer.on_dispatch(i);
+            let st = service_time(inst, at.demand, now, &self.config, r);
+            sched.schedule_at(after(now, st), Event::ServiceDone { attempt: a });
+        } else if inst.queue_capacity.is_none_or(|c| (inst.queue.len() as u32) < c) {
+            inst.queue.push_back(a);
+            region.queued.increment(now);
+            region.groups[g].queued.increment(now);
+            region.balancer.on_dispatch(i);
+        } else {
+            region.groups[g].rejected += 1;
+            if let Some(o) = region.outlier.as_mut()
+                && let Some(until) = o.on_result(i, true, now)
+            {
+                region.instances[i].ejected = true;
+                region.ejections += 1;
+                update_eligibility(region, i);
+                sched.schedule_at(
+                    until,
+                    Event::Uneject {
+                        region: r as u32,
+                        instance: i as u32,
+                    },
+                );
+            }
+            self.respond(a, Answer::Rejected, now, sched);
+        }
+    }
+
+    fn on_service_done(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &self.attempts.items[a as usize];
+        let (r, i, epoch, arrived) = (at.region as usize, at.instance as usize, at.epoch, at.arrived);
+        let region = &mut self.regions[r];
+        let inst = &mut region.instances[i];
+        if inst.epoch != epoch {
+            // The instance went down while serving: the answer never comes.
+            self.attempts.items[a as usize].held = false;
+            self.maybe_free_attempt(a);
+            return;
+        }
+        let g = inst.group as usize;
+        region.groups[g].served += 1;
+        region.balancer.on_complete(i, now - arrived, now);
+        if let Some(o) = region.outlier.as_mut() {
+            o.on_result(i, false, now);
+        }
+        if let Some(next) = inst.queue.pop_front() {
+            region.queued.decrement(now);
+            region.groups[g].queued.decrement(now);
+            let demand = self.attempts.items[next as usize].demand;
+            let st = service_time(inst, demand, now, &self.config, r);
+            sched.schedule_at(after(now, st), Event::ServiceDone { attempt: next });
+        } else {
+            inst.busy -= 1;
+            region.busy.decrement(now);
+            region.groups[g].busy.decrement(now);
+        }
+        self.respond(a, Answer::Ok, now, sched);
+    }
+
+    /// Sends an attempt's answer back to its client.
+    fn respond(&mut self, a: u32, answer: Answer, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &mut self.attempts.items[a as usize];
+        at.answer = answer;
+        let latency = self.pops[at.pop as usize].latency_to[at.region as usize];
+        sched.schedule_at(after(now, latency), Event::Response { attempt: a });
+    }
+
+    fn on_response(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &mut self.attempts.items[a as usize];
+        at.held = false;
+        if at.live {
+            at.live = false;
+            let outcome = match at.answer {
+                Answer::Ok => Outcome::Ok,
+                Answer::Rejected => Outcome::Rejected,
+                Answer::NoBackend => Outcome::NoHealthyBackend,
+            };
+            self.client_result(a, outcome, now, sched);
+        }
+        self.maybe_free_attempt(a);
+    }
+
+    fn maybe_free_attempt(&mut self, a: u32) {
+        let at = &mut self.attempts.items[a as usize];
+        if at.in_use && !at.live && !at.held {
+            at.in_use = false;
+            self.attempts.release(a);
+        }
+    }
+
+    // ----- health, routing, outages -------------------------------------
+
+    fn on_health_checks(&mut self, r: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        let cfg = &self.config.regions[r].balancer;
+        let slow_start = cfg.slow_start.is_some();
+        let interval = cfg.health_check.interval;
+        let region = &mut self.regions[r];
+        let mut ramping = false;
+        for i in 0..region.instances.len() {
+            let inst = &mut region.instances[i];
+            let passed = !region.down && inst.state == InstanceState::Ready;
+            if let Some(healthy) = inst.health.record(passed) {
+                if healthy && slow_start && now > SimTime::ZERO {
+                    inst.slow_start_since = Some(now);
+                    ramping = true;
+                }
+                update_eligibility(region, i);
+            }
+        }
+        if ramping {
+            self.on_slow_start_tick(r, now, sched);
+        }
+        sched.schedule_at(after(now, interval), Event::HealthChecks { region: r as u32 });
+    }
+
+    fn on_slow_start_tick(&mut self, r: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some(cfg) = self.config.regions[r].balancer.slow_start else {
+            return;
+        };
+        let region = &mut self.regions[r];
+        let mut any = false;
+        for i in 0..region.instances.len() {
+            if let Some(since) = region.instances[i].slow_start_since {
+                let factor = slow_start_factor(&cfg, now - since);
+                region.balancer.set_weight_factor(i, factor);
+                if factor >= 1.0 {
+                    region.instances[i].slow_start_since = None;
+                } else {
+                    any = true;
+                }
+            }
+        }
+        if any && !region.slow_start_ticking {
+            region.slow_start_ticking = true;
+            sched.schedule_at(after(now, SLOW_START_TICK), Event::SlowStartTick { region: r as u32 });
+        }
+    }
+
+    fn on_dns_checks(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let mut changed = false;
+        for region in &mut self.regions {
+            let passed = !region.down && region.balancer.eligible_count() > 0;
+            if let Some(healthy) = region.dns_health.record(passed) {
+                changed = true;
+                if healthy {
+                    if let Some(since) = region.dns_unhealthy_since.take() {
+                        region.dns_unhealthy = region.dns_unhealthy + (now - since);
+                    }
+                } else {
+                    region.dns_unhealthy_since = Some(now);
+                }
+            }
+        }
+        if changed {
+            for p in 0..self.pops.len() {
+                let answer = self.geodns_answer(p);
+                if self.pops[p].dns_answers.last().map(|a| a.1) != Some(answer) {
+                    self.pops[p].dns_answers.push((now, answer));
+                }
+            }
+        }
+        sched.schedule_at(after(now, self.config.dns.health_check.interval), Event::DnsChecks);
+    }
+
+    fn on_region_down(&mut self, r: usize, now: SimTime) {
+        let region = &mut self.regions[r];
+        if region.down {
+            return;
+        }
+        region.down = true;
+        // Everything queued or in service is lost; the instances restart
+        // empty when the region comes back.
+        for i in 0..region.instances.len() {
+            let inst = &mut region.instances[i];
+            inst.epoch = inst.epoch.wrapping_add(1);
+            let g = inst.group as usize;
+            let held = inst.busy as usize + inst.queue.len();
+            for _ in 0..held {
+                region.balancer.on_complete(i, SimDuration::ZERO, now);
+            }
+            for _ in 0..inst.busy {
+                region.busy.decrement(now);
+                region.groups[g].busy.decrement(now);
+            }
+            inst.busy = 0;
+            while let Some(a) = inst.queue.pop_front() {
+                region.queued.decrement(now);
+                region.groups[g].queued.decrement(now);
+                let at = &mut self.attempts.items[a as usize];
+                at.held = false;
+                if at.in_use && !at.live {
+                    at.in_use = false;
+                    self.attempts.release(a);
+                }
+            }
+        }
+    }
+
+    fn on_booted(&mut self, r: usize, i: usize, now: SimTime) {
+        let region = &mut self.regions[r];
+        let inst = &mut region.instances[i];
+        if inst.state == InstanceState::Booting {
+            inst.state = InstanceState::Ready;
+            inst.ready_at = now;
+        }
+    }
+
+    fn close_bucket(&mut self, now: SimTime) {
+        let width = now - self.bucket_start;
+        let (mut busy_sum, mut queue_sum, mut workers_sum, mut alive_sum) = (0.0, 0.0, 0.0, 0);
+        for region in &mut self.regions {
+            let marks = (
+                region.busy.integral_at(now),
+                region.queued.integral_at(now),
+                region.workers.integral_at(now),
+            );
+            let d = |a: u128, b: u128| (a - b) as f64;
+            let busy = d(marks.0, region.bucket_marks.0);
+            let queued = d(marks.1, region.bucket_marks.1);
+            let workers = d(marks.2, region.bucket_marks.2);
+            region.bucket_marks = marks;
+            let w = width.as_nanos().max(1) as f64;
+            let point = region.bucket.close(
+                self.bucket_start,
+                width,
+                queued / w,
+                if workers > 0.0 { busy / workers } else { 0.0 },
+                region.alive,
+            );
+            region.series.push(point);
+            busy_sum += busy;
+            queue_sum += queued;
+            workers_sum += workers;
+            alive_sum += region.alive;
+        }
+        let w = width.as_nanos().max(1) as f64;
+        let point = self.bucket.close(
+            self.bucket_start,
+            width,
+            queue_sum / w,
+            if workers_sum > 0.0 { busy_sum / workers_sum } else { 0.0 },
+            alive_sum,
+        );
+        self.series.push(point);
+        self.bucket_start = now;
+    }
+
+    fn close_minute(&mut self) {
+        let target = self.config.run.slo.target;
+        self.stats.minutes.close_minute(target);
+        for region in &mut self.regions {
+            region.stats.minutes.close_minute(target);
+        }
+        for pop in &mut self.pops {
+            pop.stats.minutes.close_minute(target);
+        }
+    }
+
+    fn on_warmup_end(&mut self, now: SimTime) {
+        self.measuring = true;
+        self.stats = ScopeStats::new();
+        for region in &mut self.regions {
+            region.stats = ScopeStats::new();
+            for g in &mut region.groups {
+                g.busy.reset(now);
+                g.queued.reset(now);
+                g.alive.reset(now);
+                g.workers.reset(now);
+                g.rejected = 0;
+                g.served = 0;
+            }
+        }
+        for pop in &mut self.pops {
+            pop.stats = ScopeStats::new();
+        }
+    }
+
+    /// Closes the last (partial) series bucket and SLO minute at the end of
+    /// the run.
+    pub fn finish_run(&mut self, now: SimTime) {
+        if now > self.bucket_start {
+            self.close_bucket(now);
+        }
+        self.close_minute();
+        for region in &mut self.regions {
+            if let Some(since) = region.dns_unhealthy_since.take() {
+                region.dns_unhealthy = region.dns_unhealthy + (now - since);
+            }
+        }
+    }
+
+    /// Whether statistics are being collected (the warm-up is over).
+    pub fn measuring(&self) -> bool {
+        self.measuring
+    }
+
+    /// Circuit-breaker openings of population `p` over the run.
+    pub(crate) fn breaker_opens(&self, p: usize) -> u64 {
+        self.pops[p].breakers.iter().map(|b| b.opened_count()).sum()
+    }
+}
+
+/// Eligible = passing health checks and not ejected.
+fn update_eligibility(region: &mut RegionState, i: usize) {
+    let inst = &region.instances[i];
+    let eligible = inst.health.is_healthy() && !inst.ejected;
+    region.balancer.set_eligible(i, eligible);
+}
+
+/// Service time of `demand` on `inst` starting `now`: demand / speed,
+/// slower during warm-up (speed rises linearly from the initial fraction).
+#[inline]
+fn service_time(
+    inst: &Instance,
+    demand: SimDuration,
+    now: SimTime,
+    config: &FleetConfig,
+    r: usize,
+) -> SimDuration {
+    let mut speed = inst.speed;
+    let warm = config.regions[r].groups[inst.group as usize].warmup;
+    if !warm.duration.is_zero() && inst.ready_at != SimTime::ZERO {
+        let since = now.saturating_since(inst.ready_at);
+        if since < warm.duration {
+            let f = since.as_secs_f64() / warm.duration.as_secs_f64();
+            speed *= warm.initial_speed + (1.0 - warm.initial_speed) * f;
+        }
+    }
+    if speed == 1.0 {
+        demand
+    } else {
+        SimDuration::from_secs_f64(demand.as_secs_f64() / speed)
+    }
+}
+
+/// The sleep before retry number `attempts` (1 = first retry).
+fn backoff<R: Rng + ?Sized>(
+    retry: &RetryConfig,
+    attempts: u32,
+    last_sleep: SimDuration,
+    rng: &mut R,
+) -> SimDuration {
+    Backoff::from_config(retry).delay(attempts, last_sleep, rng)
+}
+
+impl Model for FleetModel {
+    type Event = Event;
+
+    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        debug_assert!(now >= self.last_event, "time went backwards");
+        self.last_event = now;
+        match event {
+            Event::Arrival { pop } => {
+                let p = pop as usize;
+                self.schedule_next_arrival(p, now, sched);
+                self.create_request(p, now, sched);
+            }
+            Event::UserWake { pop } => self.create_request(pop as usize, now, sched),
+            Event::AttemptArrive { attempt } => self.on_attempt_arrive(attempt, now, sched),
+            Event::ServiceDone { attempt } => self.on_service_done(attempt, now, sched),
+            Event::Response { attempt } => self.on_response(attempt, now, sched),
+            Event::ClientTimer { pop } => self.on_client_timer(pop as usize, now, sched),
+            Event::Retry {
+                request,
+                generation,
+            } => self.on_retry(request, generation, now, sched),
+            Event::HealthChecks { region } => self.on_health_checks(region as usize, now, sched),
+            Event::DnsChecks => self.on_dns_checks(now, sched),
+            Event::OutlierSweep { region } => {
+                let r = region as usize;
+                if let (Some(o), Some(cfg)) = (
+                    self.regions[r].outlier.as_mut(),
+                    self.config.regions[r].balancer.outlier,
+                ) {
+                    o.on_interval(now);
+                    sched.schedule_at(after(now, cfg.interval), Event::OutlierSweep { region });
+                }
+            }
+            Event::Uneject { region, instance } => {
+                let (r, i) = (region as usize, instance as usize);
+                let reg = &mut self.regions[r];
+                if let Some(o) = reg.outlier.as_mut() {
+                    o.uneject(i, now);
+                }
+                reg.instances[i].ejected = false;
+                update_eligibility(reg, i);
+            }
+            Event::Booted { region, instance } => {
+                self.on_booted(region as usize, instance as usize, now)
+            }
+            Event::SlowStartTick { region } => {
+                self.regions[region as usize].slow_start_ticking = false;
+                self.on_slow_start_tick(region as usize, now, sched);
+            }
+            Event::RegionDown { region } => self.on_region_down(region as usize, now),
+            Event::RegionUp { region } => self.regions[region as usize].down = false,
+            Event::SeriesTick => {
+                self.close_bucket(now);
+                sched.schedule_at(after(now, self.config.run.series_interval), Event::SeriesTick);
+            }
+            Event::MinuteTick => {
+                self.close_minute();
+                sched.schedule_at(after(now, MINUTE), Event::MinuteTick);
+            }
+            Event::WarmupEnd => self.on_warmup_end(now),
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! The results of one fleet run, as plain serializable data with stable
+//! field names (documented in `docs/report.md`).
+//!
+//! Like the station report it holds only simulated quantities and what is
+//! needed to reproduce them, never a wall-clock time: the same scenario and
+//! seed give a byte-identical report. Times are in seconds, money in the
+//! currency of the scenario's `hourly_price`.
+
+use serde::Serialize;
+use sim_core::SimTime;
+
+use super::config::{Algorithm, FleetConfig};
+use super::metrics::{OutcomeCounts, ScopeStats, SeriesPoint};
+use super::model::{Conservation, FleetModel};
+use crate::report::{FLEETSIM_VERSION, LatencyReport};
+
+/// Everything one fleet run measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FleetReport {
+    /// Version of fleetsim that produced this report.
+    pub fleetsim_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Hash of the scenario's effective content (after `--set` overrides).
+    pub scenario_hash: String,
+    /// Master seed.
+    pub seed: u64,
+    /// A command that reproduces this report.
+    pub reproduce: String,
+    /// Start of the measured window (end of warm-up), seconds.
+    pub measured_from_s: f64,
+    /// End of the run, seconds.
+    pub measured_to_s: f64,
+    /// Events delivered in the whole run.
+    pub events: u64,
+    /// The latency objective the SLO figures use.
+    pub slo: SloReport,
+    /// The whole fleet.
+    pub global: ScopeReport,
+    /// Per region, in file order.
+    pub regions: Vec<RegionReport>,
+    /// Per client population, in file order.
+    pub populations: Vec<PopulationReport>,
+    /// Instance-hours and cost over the whole run.
+    pub cost: CostReport,
+    /// Request conservation over the whole run (warm-up included).
+    pub conservation: ConservationReport,
+    /// Per-bucket time series (whole run, warm-up included).
+    pub series: SeriesReport,
+}
+
+/// The SLO used.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SloReport {
+    /// A request is good if it succeeds within this, seconds.
+    pub latency_s: f64,
+    /// Share of good requests a minute needs to meet the SLO.
+    pub target: f64,
+}
+
+/// Outcome, latency and SLO figures of one scope (fleet, region, population)
+/// over the measured window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScopeReport {
+    /// Requests that ended in the window.
+    pub requests: u64,
+    /// Successful requests per second.
+    pub throughput_per_s: f64,
+    /// Requests by outcome.
+    pub outcomes: OutcomeCounts,
+    /// Share of requests that succeeded.
+    pub availability: f64,
+    /// Latency of successful requests.
+    pub latency: LatencyReport,
+    /// Share of requests that succeeded within the SLO latency.
+    pub slo_attainment: f64,
+    /// Minutes with traffic in the window.
+    pub minutes: u64,
+    /// Of those, minutes whose good share reached the SLO target.
+    pub minutes_meeting_slo: u64,
+    /// `minutes_meeting_slo / minutes`.
+    pub minutes_meeting_slo_share: f64,
+}
+
+/// One region.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RegionReport {
+    /// Region name.
+    pub name: String,
+    /// Requests whose last attempt went to this region.
+    #[serde(flatten)]
+    pub scope: ScopeReport,
+    /// The balancer's algorithm.
+    pub balancer: String,
+    /// Outlier ejections during the run.
+    pub ejections: u64,
+    /// Time GeoDNS considered the region unhealthy, seconds.
+    pub dns_unhealthy_s: f64,
+    /// Per instance group.
+    pub groups: Vec<GroupReport>,
+}
+
+/// One instance group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupReport {
+    /// Group name.
+    pub name: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Mean instances alive over the window.
+    pub mean_instances: f64,
+    /// Mean share of workers busy over the window.
+    pub utilization: f64,
+    /// Mean requests waiting in queues (all instances together).
+    pub mean_queue_length: f64,
+    /// Mean requests waiting per instance.
+    pub mean_queue_length_per_instance: f64,
+    /// Requests served to completion in the window.
+    pub served: u64,
+    /// Requests rejected by full queues in the window.
+    pub rejected: u64,
+    /// Instance-hours over the whole run.
+    pub instance_hours: f64,
+    /// `instance_hours × hourly_price`.
+    pub cost: f64,
+}
+
+/// One client population.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PopulationReport {
+    /// Population name.
+    pub name: String,
+    /// Requests from this population.
+    #[serde(flatten)]
+    pub scope: ScopeReport,
+    /// Requests created over the whole run.
+    pub created: u64,
+    /// Retries sent over the whole run.
+    pub retries: u64,
+    /// Hedged copies sent over the whole run.
+    pub hedges: u64,
+    /// Circuit-breaker openings over the whole run.
+    pub breaker_opens: u64,
+}
+
+/// Instance-hours and cost.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CostReport {
+    /// Instance-hours of every group.
+    pub instance_hours: f64,
+    /// Their cost.
+    pub total: f64,
+}
+
+/// Request conservation: created = ended + in flight.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConservationReport {
+    /// Requests created.
+    pub created: u64,
+    /// Requests that ended.
+    pub ended: u64,
+    /// Requests still in flight at the end.
+    pub in_flight: u64,
+    /// Whether the identity holds (always, unless fleetsim has a bug).
+    pub holds: bool,
+}
+
+impl From<Conservation> for ConservationReport {
+    fn from(c: Conservation) -> Self {
+        ConservationReport {
+            created: c.created,
+            ended: c.ended,
+            in_flight: c.in_flight,
+            holds: c.holds(),
+        }
+    }
+}
+
+/// Time series per bucket.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeriesReport {
+    /// Bucket width, seconds.
+    pub interval_s: f64,
+    /// The whole fleet.
+    pub global: Vec<SeriesPoint>,
+    /// Per region, in file order (same names as `regions`).
+    pub regions: Vec<RegionSeries>,
+}
+
+/// One region's time series.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RegionSeries {
+    /// Region name.
+    pub name: String,
+    /// Its points.
+    pub points: Vec<SeriesPoint>,
+}
+
+/// The name of an algorithm in reports (the file's spelling).
+pub fn algorithm_name(a: &Algorithm) -> &'static str {
+    match a {
+        Algorithm::RoundRobin => "round_robin",
+        Algorithm::WeightedRoundRobin => "weighted_round_robin",
+        Algorithm::Random => "random",
+        Algorithm::LeastOutstanding => "least_outstanding",
+        Algorithm::PowerOfChoices { .. } => "power_of_choices",
+        Algorithm::LeastLatency { .. } => "least_latency",
+        Algorithm::RingHash { .. } => "ring_hash",
+        Algorithm::Maglev { .. } => "maglev",
+        Algorithm::KeyHash => "key_hash",
+    }
+}
+
+fn scope_report(s: &ScopeStats, window_s: f64) -> ScopeReport {
+    let requests = s.outcomes.total();
+    let share = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    ScopeReport {
+        requests,
+        throughput_per_s: if window_s > 0.0 { s.outcomes.ok as f64 / window_s } else { 0.0 },
+        outcomes: s.outcomes,
+        availability: share(s.outcomes.ok, requests),
+        latency: LatencyReport::from_summary(s.latency.summary(), s.latency.mean_secs()),
+        slo_attainment: share(s.good, requests),
+        minutes: s.minutes.minutes,
+        minutes_meeting_slo: s.minutes.minutes_meeting,
+        minutes_meeting_slo_share: share(s.minutes.minutes_meeting, s.minutes.minutes),
+    }
+}
+
+/// What the report needs besides the model.
+#[derive(Clone, Debug)]
+pub struct FleetReportContext {
+    /// Hash of the scenario content.
+    pub scenario_hash: String,
+    /// Reproduce command.
+    pub reproduce: String,
+}
+
+/// Builds the report of a finished run that ended at `end`.
+pub fn build_fleet_report(
+    model: &FleetModel,
+    end: SimTime,
+    events: u64,
+    seed: u64,
+    ctx: &FleetReportContext,
+) -> FleetReport {
+    let config: &FleetConfig = model.config();
+    let from = SimTime::ZERO + config.run.warmup.min(end - SimTime::ZERO);
+    let window_s = (end - from).as_secs_f64();
+    let mut total_hours = 0.0;
+    let mut total_cost = 0.0;
+    let regions = config
+        .regions
+        .iter()
+        .zip(&model.regions)
+        .map(|(rc, rs)| {
+            let groups = rc
+                .groups
+                .iter()
+                .zip(&rs.groups)
+                .map(|(gc, gs)| {
+                    let ty = &config.instance_types[gc.instance_type];
+                    let mean_instances = gs.alive.mean_at(end);
+                    let workers = gs.workers.mean_at(end);
+                    let queue = gs.queued.mean_at(end);
+                    let hours = gs.alive_total.integral_at(end) as f64 / 3.6e12;
+                    total_hours += hours;
+                    total_cost += hours * ty.hourly_price;
+                    GroupReport {
+                        name: gc.name.clone(),
+                        instance_type: ty.name.clone(),
+                        mean_instances,
+                        utilization: if workers > 0.0 { gs.busy.mean_at(end) / workers } else { 0.0 },
+                        mean_queue_length: queue,
+                        mean_queue_length_per_instance: if mean_instances > 0.0 {
+                            queue / mean_instances
+                        } else {
+                            0.0
+                        },
+                        served: gs.served,
+                        rejected: gs.rejected,
+                        instance_hours: hours,
+                        cost: hours * ty.hourly_price,
+                    }
+                })
+                .collect();
+            RegionReport {
+                name: rc.name.clone(),
+                scope: scope_report(&rs.stats, window_s),
+                balancer: algorithm_name(&rc.balancer.algorithm).to_string(),
+                ejections: rs.ejections,
+                dns_unhealthy_s: rs.dns_unhealthy.as_secs_f64(),
+                groups,
+            }
+        })
+        .collect();
+    let populations = config
+        .populations
+        .iter()
+        .zip(&model.pops)
+        .enumerate()
+        .map(|(p, (pc, ps))| PopulationReport {
+            name: pc.name.clone(),
+            scope: scope_report(&ps.stats, window_s),
+            created: ps.created,
+            retries: ps.retries,
+            hedges: ps.hedges_sent,
+            breaker_opens: model.breaker_opens(p),
+        })
+        .collect();
+    FleetReport {
+        fleetsim_version: FLEETSIM_VERSION.to_string(),
+        scenario: config.name.clone(),
+        scenario_hash: ctx.scenario_hash.clone(),
+        seed,
+        reproduce: ctx.reproduce.clone(),
+        measured_from_s: from.as_secs_f64(),
+        measured_to_s: end.as_secs_f64(),
+        events,
+        slo: SloReport {
+            latency_s: config.run.slo.latency.as_secs_f64(),
+            target: config.run.slo.target,
+        },
+        global: scope_report(&model.stats, window_s),
+        regions,
+        populations,
+        cost: CostReport {
+            instance_hours: total_hours,
+            total: total_cost,
+        },
+        conservation: model.conservation().into(),
+        series: SeriesReport {
+            interval_s: config.run.series_interval.as_secs_f64(),
+            global: model.series.clone(),
+            regions: config
+                .regions
+                .iter()
+                .zip(&model.regions)
+                .map(|(rc, rs)| RegionSeries {
+                    name: rc.name.clone(),
+                    points: rs.series.clone(),
+                })
+                .collect(),
+        },
+    }
+}

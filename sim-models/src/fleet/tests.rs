@@ -1,0 +1,161 @@
+//! End-to-end checks of the fleet model built from code (the scenario-file
+//! path has its own tests next to the parser).
+
+use sim_core::{SimDuration, SimTime};
+
+use super::config::*;
+use super::metrics::Outcome;
+use super::*;
+
+fn run(config: &FleetConfig, seed: u64) -> FleetReport {
+    let (model, end, events) = simulate_fleet(config, seed, &mut |_| {});
+    build_fleet_report(
+        &model,
+        end,
+        events,
+        seed,
+        &FleetReportContext {
+            scenario_hash: "test".into(),
+            reproduce: "test".into(),
+        },
+    )
+}
+
+fn pool(algorithm: Algorithm, n: u32, rho: f64, secs: u64) -> FleetConfig {
+    FleetConfig::textbook_pool(
+        algorithm,
+        n,
+        1,
+        rho * f64::from(n),
+        1.0,
+        SimDuration::from_secs(secs),
+        SimDuration::from_secs(secs / 10),
+    )
+}
+
+#[test]
+fn random_routing_is_mm1_per_instance() {
+    // Random splitting of a Poisson stream gives each instance an M/M/1
+    // queue: mean time in system 1/(1 - rho) = 2 at rho = 0.5.
+    let r = run(&pool(Algorithm::Random, 10, 0.5, 40_000), 1);
+    let mean = r.global.latency.mean_s;
+    assert!((mean - 2.0).abs() < 0.1, "mean {mean}");
+    assert!(r.conservation.holds);
+    assert_eq!(r.global.outcomes.ok, r.global.requests);
+}
+
+#[test]
+fn least_outstanding_beats_two_choices_beats_random() {
+    let mean = |a| run(&pool(a, 20, 0.9, 20_000), 3).global.latency.mean_s;
+    let random = mean(Algorithm::Random);
+    let p2c = mean(Algorithm::PowerOfChoices { choices: 2 });
+    let jsq = mean(Algorithm::LeastOutstanding);
+    assert!(jsq < p2c && p2c < random, "jsq {jsq} p2c {p2c} random {random}");
+}
+
+#[test]
+fn same_seed_same_bytes_and_conservation() {
+    let mut c = pool(Algorithm::PowerOfChoices { choices: 2 }, 8, 0.95, 2_000);
+    c.instance_types[0].queue_capacity = Some(2);
+    c.populations[0].client.timeout = SimDuration::from_secs(3);
+    c.populations[0].client.retry = Some(RetryConfig {
+        max_attempts: 3,
+        base: SimDuration::from_millis(100),
+        cap: SimDuration::from_secs(2),
+        jitter: Jitter::Full,
+        budget: Some(RetryBudgetConfig {
+            ratio: 0.2,
+            min_per_second: 1.0,
+            window: SimDuration::from_secs(10),
+        }),
+        on: RetryOn {
+            timeout: true,
+            rejected: true,
+            no_healthy_backend: false,
+        },
+    });
+    c.populations[0].client.hedge = Some(HedgeConfig {
+        delay: SimDuration::from_secs(2),
+        max_extra: 1,
+    });
+    c.populations[0].client.circuit_breaker = Some(BreakerConfig {
+        failure_threshold: 5,
+        success_threshold: 3,
+        open_timeout: SimDuration::from_secs(10),
+    });
+    c.populations[0].client.bulkhead = Some(30);
+    let a = serde_json::to_string(&run(&c, 9)).unwrap();
+    let b = serde_json::to_string(&run(&c, 9)).unwrap();
+    assert_eq!(a, b);
+    let r = run(&c, 9);
+    assert!(r.conservation.holds, "{:?}", r.conservation);
+    let o = r.global.outcomes;
+    assert!(o.rejected > 0 && o.timeout > 0, "{o:?}");
+    assert!(r.populations[0].retries > 0 && r.populations[0].hedges > 0);
+}
+
+#[test]
+fn region_outage_fails_over_after_detection_and_ttl() {
+    let mut c = pool(Algorithm::LeastOutstanding, 10, 0.3, 1_200);
+    c.run.warmup = SimDuration::ZERO;
+    let mut second = c.regions[0].clone();
+    second.name = "backup".into();
+    c.regions.push(second);
+    c.inter_region_latency = vec![
+        vec![SimDuration::ZERO, SimDuration::from_millis(40)],
+        vec![SimDuration::from_millis(40), SimDuration::ZERO],
+    ];
+    c.populations[0].fallback = vec![1];
+    c.populations[0].client.timeout = SimDuration::from_secs(2);
+    c.populations[0].classes[0].demand = sim_core::Distribution::exponential(0.1).unwrap();
+    c.dns.ttl = SimDuration::from_secs(60);
+    c.dns.health_check.interval = SimDuration::from_secs(10);
+    c.dns.health_check.unhealthy_threshold = 3;
+    c.regions[0].outages = vec![Window {
+        start: SimTime::from_secs(300),
+        end: SimTime::from_secs(900),
+    }];
+    let r = run(&c, 5);
+    assert!(r.conservation.holds);
+    // Detection takes about 3 checks (20-30 s) and the TTL spreads the
+    // switch over another 60 s: timeouts for at most ~100 s of traffic.
+    let lost = r.global.outcomes.timeout as f64 / 3.0;
+    assert!(lost > 20.0 && lost < 100.0, "{lost} s of traffic lost");
+    assert!(r.regions[1].scope.outcomes.ok > 0);
+    assert!(r.regions[0].dns_unhealthy_s > 500.0);
+    // Traffic goes back once the region is healthy again.
+    let last = r.series.regions[0].points.last().unwrap();
+    assert!(last.ok_per_s > 0.0);
+}
+
+#[test]
+fn closed_loop_load_falls_as_latency_rises() {
+    let mut c = pool(Algorithm::LeastOutstanding, 10, 0.5, 2_000);
+    c.populations[0].load = LoadConfig::Closed {
+        users: 20,
+        think: sim_core::Distribution::exponential(5.0).unwrap(),
+    };
+    let fast = run(&c, 2).global.throughput_per_s;
+    c.populations[0].classes[0].demand = sim_core::Distribution::exponential(2.0).unwrap();
+    let slow = run(&c, 2).global.throughput_per_s;
+    // 20 users thinking 5 s: about 20 / (5 + W) per second.
+    assert!(fast > 2.9 && slow < fast - 0.2, "fast {fast} slow {slow}");
+}
+
+#[test]
+fn outcome_names_are_stable() {
+    let names: Vec<_> = Outcome::ALL.iter().map(|o| o.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "ok",
+            "timeout",
+            "rejected",
+            "no_healthy_backend",
+            "circuit_open",
+            "retry_budget_exhausted",
+            "bulkhead_full"
+        ]
+    );
+}
+
