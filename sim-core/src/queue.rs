@@ -35,7 +35,21 @@
 //!   tournament later cut the latter's instructions per event from 1,120 to
 //!   970. It is safe code: entries move by `swap`.
 
-use std::collections::HashSet;
+//!
+//! # FIFO lanes
+//!
+//! Many events are "this message arrives one fixed latency from now": for a
+//! given link their times never decrease in scheduling order. Such events
+//! can be pushed onto a *lane* ([`EventQueue::push_lane`]): a plain FIFO,
+//! O(1) per push and pop, with only each lane's head taking part in a small
+//! heap of lanes. The order of delivery is exactly the same (time, sequence)
+//! order as if they had gone into the main heap; an event that would break
+//! its lane's order simply goes to the main heap instead. In the fleet
+//! model, network hops are two of every request's four events; lanes keep
+//! them out of the main heap, which then only holds service completions and
+//! timers.
+
+use std::collections::{HashSet, VecDeque};
 
 use crate::time::SimTime;
 
@@ -88,6 +102,12 @@ pub struct EventQueue<E> {
     cancelled: HashSet<EventId>,
     /// The key of the last event popped; every pending key is greater.
     last_popped: Option<EventId>,
+    /// FIFO lanes of (key, event), keys increasing within a lane.
+    lanes: Vec<VecDeque<Entry<E>>>,
+    /// A binary min-heap of (head key, lane) over the non-empty lanes.
+    lane_heads: Vec<(u128, u32)>,
+    /// Events stored in lanes (cancelled ones included).
+    in_lanes: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -109,6 +129,112 @@ impl<E> EventQueue<E> {
             next_seq: 0,
             cancelled: HashSet::new(),
             last_popped: None,
+            lanes: Vec::new(),
+            lane_heads: Vec::new(),
+            in_lanes: 0,
+        }
+    }
+
+    /// Adds `event` due at `time` to FIFO lane `lane` (any small index the
+    /// model chooses; lanes are created on first use) and returns its id.
+    /// Delivery order is the same as [`EventQueue::push`]'s; if `time` is
+    /// earlier than the lane's last event, the event goes to the main heap.
+    ///
+    /// Panics (a model bug) if `time` is earlier than the last popped event.
+    #[inline]
+    pub fn push_lane(&mut self, lane: u32, time: SimTime, event: E) -> EventId {
+        let l = lane as usize;
+        if l >= self.lanes.len() {
+            self.lanes.resize_with(l + 1, VecDeque::new);
+        }
+        if self.lanes[l].back().is_some_and(|e| (e.key >> 64) as u64 > time.as_nanos()) {
+            return self.push(time, event);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if let Some(last) = self.last_popped {
+            assert!(
+                time >= last.time,
+                "event scheduled in the past: {time} < {}",
+                last.time
+            );
+        }
+        let id = EventId { time, seq };
+        let key = id.key();
+        let was_empty = self.lanes[l].is_empty();
+        self.lanes[l].push_back(Entry { key, event });
+        self.in_lanes += 1;
+        if was_empty {
+            self.lane_heads.push((key, lane));
+            let mut i = self.lane_heads.len() - 1;
+            while i > 0 {
+                let parent = (i - 1) / 2;
+                if self.lane_heads[parent].0 <= key {
+                    break;
+                }
+                self.lane_heads.swap(i, parent);
+                i = parent;
+            }
+        }
+        id
+    }
+
+    /// Removes the head of the lane with the earliest head.
+    #[inline]
+    fn pop_lane(&mut self) -> Option<Entry<E>> {
+        let &(_, lane) = self.lane_heads.first()?;
+        let queue = &mut self.lanes[lane as usize];
+        let entry = queue.pop_front()?;
+        self.in_lanes -= 1;
+        match queue.front() {
+            Some(next) => self.lane_heads[0].0 = next.key,
+            None => {
+                let last = self.lane_heads.pop().expect("non-empty");
+                if self.lane_heads.is_empty() {
+                    return Some(entry);
+                }
+                self.lane_heads[0] = last;
+            }
+        }
+        // Sift the root down (binary heap; a handful of lanes).
+        let heads = &mut self.lane_heads[..];
+        let mut i = 0;
+        loop {
+            let l = 2 * i + 1;
+            if l >= heads.len() {
+                break;
+            }
+            let c = if l + 1 < heads.len() && heads[l + 1].0 < heads[l].0 {
+                l + 1
+            } else {
+                l
+            };
+            if heads[i].0 <= heads[c].0 {
+                break;
+            }
+            heads.swap(i, c);
+            i = c;
+        }
+        Some(entry)
+    }
+
+    /// The smallest key stored anywhere, and whether it is in a lane.
+    #[inline]
+    fn min_key(&self) -> Option<(u128, bool)> {
+        match (self.heap.first(), self.lane_heads.first()) {
+            (Some(h), Some(l)) => Some(if l.0 < h.key { (l.0, true) } else { (h.key, false) }),
+            (Some(h), None) => Some((h.key, false)),
+            (None, Some(l)) => Some((l.0, true)),
+            (None, None) => None,
+        }
+    }
+
+    /// Removes the entry with the smallest key, from the heap or a lane.
+    #[inline]
+    fn pop_any(&mut self) -> Option<Entry<E>> {
+        match self.min_key()? {
+            (_, true) => self.pop_lane(),
+            (_, false) => self.pop_min(),
         }
     }
 
@@ -139,7 +265,7 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         loop {
-            let entry = self.pop_min()?;
+            let entry = self.pop_any()?;
             let id = EventId::from_key(entry.key);
             self.last_popped = Some(id);
             if !self.cancelled.is_empty() && self.cancelled.remove(&id) {
@@ -153,11 +279,11 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
         loop {
-            let id = EventId::from_key(self.heap.first()?.key);
+            let id = EventId::from_key(self.min_key()?.0);
             if self.cancelled.is_empty() || !self.cancelled.contains(&id) {
                 return Some(id.time);
             }
-            self.pop_min();
+            self.pop_any();
             self.cancelled.remove(&id);
             self.last_popped = Some(id);
         }
@@ -174,7 +300,7 @@ impl<E> EventQueue<E> {
 
     /// The number of pending (not cancelled) events.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.cancelled.len()
+        self.heap.len() + self.in_lanes - self.cancelled.len()
     }
 
     /// Whether no event is pending.
@@ -297,6 +423,55 @@ mod tests {
         assert!(q.is_empty());
         assert_eq!(q.pop(), None);
         assert!(q.cancelled.is_empty(), "no stale cancellations are kept");
+    }
+
+    #[test]
+    fn lanes_deliver_in_the_same_order_as_the_heap() {
+        use crate::rng::{RngStreams, StreamKey};
+        use rand::Rng;
+        let mut rng = RngStreams::new(2).stream(StreamKey::named("lane-test"));
+        let mut with_lanes = EventQueue::new();
+        let mut heap_only = EventQueue::new();
+        let mut now = SimTime::ZERO;
+        let mut latest = SimTime::ZERO;
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for i in 0..20_000u64 {
+            let lane = (rng.next_u64() % 5) as u32;
+            // Lane 4 gets random delays (often out of order: falls back to
+            // the heap); lanes 0-3 fixed delays per lane.
+            let delay = if lane == 4 { rng.next_u64() % 40 } else { 10 * u64::from(lane) };
+            let t = now + SimDuration::from_nanos(delay);
+            latest = latest.max(t);
+            let id = with_lanes.push_lane(lane, t, i);
+            heap_only.push(t, i);
+            if i % 97 == 0 {
+                assert!(with_lanes.cancel(id));
+                heap_only.cancel(id);
+            }
+            if rng.next_u64().is_multiple_of(2) {
+                let (x, y) = (with_lanes.pop(), heap_only.pop());
+                assert_eq!(x, y);
+                match x {
+                    Some(x) => {
+                        now = x.0;
+                        a.push(x);
+                    }
+                    // Everything pending was cancelled and skipped.
+                    None => now = latest,
+                }
+                b.extend(y);
+                assert_eq!(with_lanes.len(), heap_only.len());
+            }
+        }
+        assert!(a.len() > 5_000);
+        while let Some(x) = with_lanes.pop() {
+            a.push(x);
+        }
+        while let Some(x) = heap_only.pop() {
+            b.push(x);
+        }
+        assert_eq!(a, b);
     }
 
     #[test]

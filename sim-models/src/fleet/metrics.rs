@@ -130,14 +130,14 @@ impl OutcomeCounts {
     }
 }
 
-/// Outcome and latency statistics of one scope (the fleet, a region, a
-/// population) over the measured part of the run.
+/// Outcome and SLO counts of one scope (the fleet, a region, a population)
+/// over the measured part of the run. Latency histograms are kept once per
+/// (population, region) pair by the model and merged per scope for the
+/// report, so each request is recorded in one histogram, not three.
 #[derive(Clone, Debug)]
 pub struct ScopeStats {
     /// Outcomes of requests that ended after the warm-up.
     pub outcomes: OutcomeCounts,
-    /// Latency of successful requests (creation to answer).
-    pub latency: LatencyHistogram,
     /// Successful requests within the SLO latency.
     pub good: u64,
     /// SLO bookkeeping per minute.
@@ -149,7 +149,6 @@ impl ScopeStats {
     pub fn new() -> Self {
         ScopeStats {
             outcomes: OutcomeCounts::default(),
-            latency: LatencyHistogram::new(),
             good: 0,
             minutes: MinuteSlo::default(),
         }
@@ -161,7 +160,6 @@ impl ScopeStats {
         self.outcomes.add(outcome);
         self.minutes.total += 1;
         if outcome == Outcome::Ok {
-            self.latency.record(latency);
             if latency <= slo_latency {
                 self.good += 1;
                 self.minutes.good += 1;
@@ -255,6 +253,13 @@ impl Bucket {
             self.ok += 1;
             self.latency.record(latency);
         }
+    }
+
+    /// Adds `other`'s requests to this bucket.
+    pub fn absorb(&mut self, other: &Bucket) {
+        self.ended += other.ended;
+        self.ok += other.ok;
+        self.latency.merge(&other.latency);
     }
 
     /// Turns the bucket into a point and empties it.

@@ -34,7 +34,7 @@ use std::collections::VecDeque;
 use rand::Rng;
 use rand_distr::Distribution as _;
 use sim_core::rng::uniform_open01;
-use sim_core::stats::TimeWeighted;
+use sim_core::stats::{LatencyHistogram, TimeWeighted};
 use sim_core::{
     ArrivalProcess, Distribution, Model, RngStreams, Scheduler, SimDuration, SimTime, StreamKey,
     StreamRng,
@@ -387,6 +387,9 @@ pub struct FleetModel {
     pub(crate) regions: Vec<RegionState>,
     pub(crate) pops: Vec<PopulationState>,
     pub(crate) stats: ScopeStats,
+    /// Latency of successful requests per (population, region) pair, index
+    /// `p × regions + r`, over the measured window.
+    pub(crate) pair_latency: Vec<LatencyHistogram>,
     bucket: Bucket,
     pub(crate) series: Vec<SeriesPoint>,
     bucket_start: SimTime,
@@ -559,6 +562,9 @@ impl FleetModel {
             regions,
             pops,
             stats: ScopeStats::new(),
+            pair_latency: (0..config.populations.len() * config.regions.len())
+                .map(|_| LatencyHistogram::new())
+                .collect(),
             bucket: Bucket::new(),
             series: Vec::new(),
             bucket_start: SimTime::ZERO,
@@ -645,11 +651,14 @@ impl FleetModel {
     // ----- traffic -----------------------------------------------------
 
     fn schedule_next_arrival(&mut self, p: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        let lanes = 2 * (self.pops.len() * self.regions.len()) as u32;
         let pop = &mut self.pops[p];
         if let Some(process) = pop.arrivals.as_mut()
             && let Some(t) = process.next_arrival(now, &mut pop.arrival_rng)
         {
-            sched.schedule_at(t, Event::Arrival { pop: p as u32 });
+            // Arrivals of a population come in time order: a lane of their
+            // own, after the network lanes.
+            sched.schedule_in_lane(lanes + p as u32, t, Event::Arrival { pop: p as u32 });
         }
     }
 
@@ -793,7 +802,10 @@ impl FleetModel {
         let deadline = after(now, timeout);
         self.pops[p].timeouts.push_back((deadline, a, generation));
         self.arm_timer(p, deadline, sched);
-        sched.schedule_at(after(now, latency), Event::AttemptArrive { attempt: a });
+        // One lane per (population, region, direction): a fixed latency keeps
+        // each lane in time order.
+        let lane = 2 * (p as u32 * self.regions.len() as u32 + region);
+        sched.schedule_in_lane(lane, after(now, latency), Event::AttemptArrive { attempt: a });
         true
     }
 
@@ -948,9 +960,11 @@ impl FleetModel {
         self.ended += 1;
         let latency = now - created;
         let slo = self.config.run.slo.latency;
-        self.bucket.record(outcome, latency);
         self.regions[region].bucket.record(outcome, latency);
         if self.measuring {
+            if outcome == Outcome::Ok {
+                self.pair_latency[p * self.regions.len() + region].record(latency);
+            }
             self.stats.record(outcome, latency, slo);
             self.regions[region].stats.record(outcome, latency, slo);
             self.pops[p].stats.record(outcome, latency, slo);
@@ -1060,7 +1074,8 @@ impl FleetModel {
         let at = &mut self.attempts.items[a as usize];
         at.answer = answer;
         let latency = self.pops[at.pop as usize].latency_to[at.region as usize];
-        sched.schedule_at(after(now, latency), Event::Response { attempt: a });
+        let lane = 2 * (at.pop * self.regions.len() as u32 + at.region) + 1;
+        sched.schedule_in_lane(lane, after(now, latency), Event::Response { attempt: a });
     }
 
     fn on_response(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
@@ -1218,6 +1233,7 @@ impl FleetModel {
             let workers = d(marks.2, region.bucket_marks.2);
             region.bucket_marks = marks;
             let w = width.as_nanos().max(1) as f64;
+            self.bucket.absorb(&region.bucket);
             let point = region.bucket.close(
                 self.bucket_start,
                 width,
@@ -1257,6 +1273,9 @@ impl FleetModel {
     fn on_warmup_end(&mut self, now: SimTime) {
         self.measuring = true;
         self.stats = ScopeStats::new();
+        for h in &mut self.pair_latency {
+            h.reset();
+        }
         for region in &mut self.regions {
             region.stats = ScopeStats::new();
             for g in &mut region.groups {

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use sim_core::SimTime;
+use sim_core::stats::LatencyHistogram;
 
 use super::config::{Algorithm, FleetConfig};
 use super::metrics::{OutcomeCounts, ScopeStats, SeriesPoint};
@@ -211,7 +212,7 @@ pub fn algorithm_name(a: &Algorithm) -> &'static str {
     }
 }
 
-fn scope_report(s: &ScopeStats, window_s: f64) -> ScopeReport {
+fn scope_report(s: &ScopeStats, latency: &LatencyHistogram, window_s: f64) -> ScopeReport {
     let requests = s.outcomes.total();
     let share = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
     ScopeReport {
@@ -219,7 +220,7 @@ fn scope_report(s: &ScopeStats, window_s: f64) -> ScopeReport {
         throughput_per_s: if window_s > 0.0 { s.outcomes.ok as f64 / window_s } else { 0.0 },
         outcomes: s.outcomes,
         availability: share(s.outcomes.ok, requests),
-        latency: LatencyReport::from_summary(s.latency.summary(), s.latency.mean_secs()),
+        latency: LatencyReport::from_summary(latency.summary(), latency.mean_secs()),
         slo_attainment: share(s.good, requests),
         minutes: s.minutes.minutes,
         minutes_meeting_slo: s.minutes.minutes_meeting,
@@ -247,13 +248,22 @@ pub fn build_fleet_report(
     let config: &FleetConfig = model.config();
     let from = SimTime::ZERO + config.run.warmup.min(end - SimTime::ZERO);
     let window_s = (end - from).as_secs_f64();
+    let regions_n = config.regions.len();
+    let merged = |pairs: &mut dyn Iterator<Item = usize>| {
+        let mut h = LatencyHistogram::new();
+        for i in pairs {
+            h.merge(&model.pair_latency[i]);
+        }
+        h
+    };
     let mut total_hours = 0.0;
     let mut total_cost = 0.0;
     let regions = config
         .regions
         .iter()
         .zip(&model.regions)
-        .map(|(rc, rs)| {
+        .enumerate()
+        .map(|(r, (rc, rs))| {
             let groups = rc
                 .groups
                 .iter()
@@ -286,7 +296,11 @@ pub fn build_fleet_report(
                 .collect();
             RegionReport {
                 name: rc.name.clone(),
-                scope: scope_report(&rs.stats, window_s),
+                scope: scope_report(
+                    &rs.stats,
+                    &merged(&mut (0..config.populations.len()).map(|p| p * regions_n + r)),
+                    window_s,
+                ),
                 balancer: algorithm_name(&rc.balancer.algorithm).to_string(),
                 ejections: rs.ejections,
                 dns_unhealthy_s: rs.dns_unhealthy.as_secs_f64(),
@@ -301,7 +315,11 @@ pub fn build_fleet_report(
         .enumerate()
         .map(|(p, (pc, ps))| PopulationReport {
             name: pc.name.clone(),
-            scope: scope_report(&ps.stats, window_s),
+            scope: scope_report(
+                &ps.stats,
+                &merged(&mut (0..regions_n).map(|r| p * regions_n + r)),
+                window_s,
+            ),
             created: ps.created,
             retries: ps.retries,
             hedges: ps.hedges_sent,
@@ -321,7 +339,7 @@ pub fn build_fleet_report(
             latency_s: config.run.slo.latency.as_secs_f64(),
             target: config.run.slo.target,
         },
-        global: scope_report(&model.stats, window_s),
+        global: scope_report(&model.stats, &merged(&mut (0..model.pair_latency.len())), window_s),
         regions,
         populations,
         cost: CostReport {

@@ -159,3 +159,29 @@ fn outcome_names_are_stable() {
     );
 }
 
+
+#[test]
+#[ignore = "a timing probe, run by hand: cargo test --release -p sim-models fleet::tests::speed_probe -- --ignored --nocapture"]
+fn speed_probe() {
+    let mut c = FleetConfig::textbook_pool(
+        Algorithm::PowerOfChoices { choices: 2 },
+        100,
+        8,
+        30_000.0,
+        0.02,
+        SimDuration::from_secs(60),
+        SimDuration::ZERO,
+    );
+    c.populations[0].access_latency = SimDuration::from_millis(20);
+    c.populations[0].client.timeout = SimDuration::from_secs(2);
+    let t = std::time::Instant::now();
+    let r = run(&c, 1);
+    let wall = t.elapsed().as_secs_f64();
+    println!(
+        "{} requests, {} events in {wall:.2} s: {:.0} ns/request, p99 {:?}",
+        r.conservation.created,
+        r.events,
+        wall * 1e9 / r.conservation.created as f64,
+        r.global.latency.p99_s
+    );
+}
