@@ -12,9 +12,12 @@ use clap::{Parser, Subcommand, ValueEnum};
     name = "fleetsim",
     version,
     after_help = "Examples:\n  \
+        fleetsim run scenarios/three-region-active-active.toml\n  \
+        fleetsim run scenarios/region-outage.toml --seed 7 --out report.json\n  \
+        fleetsim run scenarios/single-region.toml --set regions[0].balancer.algorithm=random\n  \
         fleetsim run scenarios/stations/mm4.toml\n  \
-        fleetsim run scenarios/stations/tandem.toml --seed 7 --output report.json\n  \
-        fleetsim check scenarios/stations/mm4.toml\n  \
+        fleetsim check scenarios/flash-crowd-10x.toml\n  \
+        fleetsim schema > fleet-scenario.schema.json\n  \
         fleetsim validate"
 )]
 pub(crate) struct Cli {
@@ -25,16 +28,21 @@ pub(crate) struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run a scenario and print its results.
+    /// Run a scenario (a fleet, or a station network) and print its results.
     #[command(after_help = "Examples:\n  \
-        fleetsim run scenarios/stations/mm4.toml\n  \
-        fleetsim run scenarios/stations/mm4.toml --seed 42 --format json\n  \
-        fleetsim run scenarios/stations/tandem.toml --output tandem.json")]
+        fleetsim run scenarios/three-region-active-active.toml\n  \
+        fleetsim run scenarios/three-region-active-active.toml --duration 1h --out report.json\n  \
+        fleetsim run scenarios/single-region.toml --set 'regions[0].groups[0].instances=20' --set run.seed=9\n  \
+        fleetsim run scenarios/stations/mm4.toml --seed 42 --format json\n\n\
+        The JSON report is documented in docs/report.md; scenario files in docs/scenario.md.")]
     Run(RunArgs),
     /// Run a scenario twice and compare hashes of the full event traces and
     /// the reports: a determinism self-check for your own scenarios.
-    #[command(after_help = "Example:\n  fleetsim check scenarios/stations/mm4.toml --seed 3")]
+    #[command(after_help = "Examples:\n  fleetsim check scenarios/region-outage.toml --seed 3\n  fleetsim check scenarios/stations/mm4.toml")]
     Check(CheckArgs),
+    /// Print the JSON Schema of fleet scenario files (for editors).
+    #[command(after_help = "Example:\n  fleetsim schema > fleet-scenario.schema.json")]
+    Schema,
     /// Compare simulated queues with queueing theory (M/M/1, M/M/c, M/D/1,
     /// M/G/1, M/M/c/c, M/M/c/K, Jackson tandem) and print the table; exits
     /// non-zero if any comparison fails.
@@ -51,8 +59,17 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) seed: Option<u64>,
     /// Also write the full JSON report to this file.
-    #[arg(long, short)]
+    #[arg(long, short, visible_alias = "out")]
     pub(crate) output: Option<PathBuf>,
+    /// Simulated run length, e.g. `1h` or `90s` (fleet scenarios; same as
+    /// `--set run.duration=...`).
+    #[arg(long)]
+    pub(crate) duration: Option<String>,
+    /// Override any scenario field, by its path in the file:
+    /// `--set regions[0].balancer.algorithm=random` (fleet scenarios;
+    /// repeatable, applied in order).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub(crate) set: Vec<String>,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) format: OutputFormat,
@@ -69,6 +86,9 @@ pub(crate) struct CheckArgs {
     /// Master seed (default: the scenario's `run.seed`, else 1).
     #[arg(long)]
     pub(crate) seed: Option<u64>,
+    /// Override scenario fields, as for `run` (fleet scenarios).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub(crate) set: Vec<String>,
 }
 
 /// Flags of `fleetsim validate`.

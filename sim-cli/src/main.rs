@@ -6,6 +6,7 @@
 //! byte-identical across runs with the same scenario and seed.
 
 mod args;
+mod fleet_summary;
 mod summary;
 
 use std::fs;
@@ -34,12 +35,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check_scenario(args),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&sim_models::fleet_json_schema())?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Validate(args) => validate(args),
     }
 }
 
-/// Reads and validates a scenario file; errors name the file.
-fn load(path: &Path) -> anyhow::Result<sim_models::Scenario> {
+/// A loaded scenario of either kind.
+enum Loaded {
+    Stations(sim_models::Scenario),
+    Fleet(sim_models::FleetScenario),
+}
+
+/// Reads a scenario file of either kind, applying `--set` overrides (fleet
+/// scenarios only); errors name the file.
+fn load_any(path: &Path, set: &[String]) -> anyhow::Result<Loaded> {
+    let text = read_scenario(path)?;
+    let format = sim_models::Format::from_file_name(&path.to_string_lossy());
+    if !sim_models::is_fleet_scenario(&text, format) {
+        if !set.is_empty() {
+            anyhow::bail!(
+                "`--set` and `--duration` apply to fleet scenarios; `{}` is a station scenario \
+                 (edit its `[run]` table instead)",
+                path.display()
+            );
+        }
+        return sim_models::load_scenario(&text, format)
+            .map(Loaded::Stations)
+            .with_context(|| format!("invalid scenario `{}`", path.display()));
+    }
+    let overrides = set
+        .iter()
+        .map(|s| sim_models::Override::parse(s).map_err(|e| anyhow::anyhow!("--set {s}: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let read_file = |name: &str| -> Result<String, String> {
+        let full = dir.join(name);
+        fs::read_to_string(&full).map_err(|e| format!("cannot read `{}`: {e}", full.display()))
+    };
+    sim_models::load_fleet_scenario(&text, format, &overrides, &read_file)
+        .map(Loaded::Fleet)
+        .with_context(|| format!("invalid scenario `{}`", path.display()))
+}
+
+/// Reads a scenario file, refusing oversized ones before reading them.
+fn read_scenario(path: &Path) -> anyhow::Result<String> {
     let meta =
         fs::metadata(path).with_context(|| format!("cannot read scenario `{}`", path.display()))?;
     if meta.len() > sim_models::scenario::MAX_SCENARIO_BYTES as u64 {
@@ -50,26 +92,32 @@ fn load(path: &Path) -> anyhow::Result<sim_models::Scenario> {
             sim_models::scenario::MAX_SCENARIO_BYTES
         );
     }
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("cannot read scenario `{}`", path.display()))?;
-    let format = sim_models::Format::from_file_name(&path.to_string_lossy());
-    sim_models::load_scenario(&text, format)
-        .with_context(|| format!("invalid scenario `{}`", path.display()))
+    fs::read_to_string(path).with_context(|| format!("cannot read scenario `{}`", path.display()))
 }
 
-fn reproduce_command(path: &Path, seed: u64) -> String {
-    format!("fleetsim run {} --seed {seed}", path.display())
+fn reproduce_command(path: &Path, seed: u64, set: &[String]) -> String {
+    let mut cmd = format!("fleetsim run {} --seed {seed}", path.display());
+    for s in set {
+        cmd.push_str(&format!(" --set '{s}'"));
+    }
+    cmd
 }
 
-fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = load(&args.scenario)?;
+fn run_scenario(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(d) = args.duration.take() {
+        args.set.push(format!("run.duration={d}"));
+    }
+    let scenario = match load_any(&args.scenario, &args.set)? {
+        Loaded::Fleet(f) => return run_fleet(&args, &f),
+        Loaded::Stations(s) => s,
+    };
     let seed = args.seed.unwrap_or_else(|| scenario.default_seed());
     let started = Instant::now();
     let mut progress = ProgressLine::new(!args.quiet && std::io::stderr().is_terminal());
     let report = sim_models::run_with_progress(
         &scenario,
         seed,
-        &reproduce_command(&args.scenario, seed),
+        &reproduce_command(&args.scenario, seed, &[]),
         &mut |p| progress.update(p),
     );
     progress.finish();
@@ -91,6 +139,45 @@ fn run_scenario(args: RunArgs) -> anyhow::Result<ExitCode> {
             report.events,
             report.events as f64 / wall.max(1e-9) / 1e6
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fleetsim run` on a fleet scenario.
+fn run_fleet(args: &RunArgs, scenario: &sim_models::FleetScenario) -> anyhow::Result<ExitCode> {
+    let seed = args.seed.unwrap_or_else(|| scenario.default_seed());
+    let started = Instant::now();
+    let mut progress = ProgressLine::new(!args.quiet && std::io::stderr().is_terminal());
+    let report = sim_models::run_fleet(
+        scenario,
+        seed,
+        &reproduce_command(&args.scenario, seed, &args.set),
+        &mut |p| progress.update(p),
+    );
+    progress.finish();
+    let wall = started.elapsed().as_secs_f64();
+    let json = serde_json::to_string_pretty(&report).context("serializing the report")?;
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Text => write!(stdout, "{}", fleet_summary::render(&report))?,
+        OutputFormat::Json => writeln!(stdout, "{json}")?,
+    }
+    if let Some(out) = &args.output {
+        fs::write(out, format!("{json}\n"))
+            .with_context(|| format!("cannot write report `{}`", out.display()))?;
+        eprintln!("report written to {}", out.display());
+    }
+    if !args.quiet {
+        eprintln!(
+            "{} requests, {} events in {wall:.3} s wall ({:.1} M events/s)",
+            report.conservation.created,
+            report.events,
+            report.events as f64 / wall.max(1e-9) / 1e6
+        );
+    }
+    if !report.conservation.holds {
+        eprintln!("error: request conservation failed; please report this scenario as a bug");
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -140,13 +227,28 @@ impl ProgressLine {
 }
 
 fn check_scenario(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let scenario = load(&args.scenario)?;
-    let seed = args.seed.unwrap_or_else(|| scenario.default_seed());
-    let reproduce = reproduce_command(&args.scenario, seed);
-    let (hash_a, events_a) = sim_models::trace_hash(&scenario, seed);
-    let (hash_b, events_b) = sim_models::trace_hash(&scenario, seed);
-    let report_a = serde_json::to_string(&sim_models::run(&scenario, seed, &reproduce))?;
-    let report_b = serde_json::to_string(&sim_models::run(&scenario, seed, &reproduce))?;
+    let loaded = load_any(&args.scenario, &args.set)?;
+    let seed = args.seed.unwrap_or_else(|| match &loaded {
+        Loaded::Stations(s) => s.default_seed(),
+        Loaded::Fleet(f) => f.default_seed(),
+    });
+    let reproduce = reproduce_command(&args.scenario, seed, &args.set);
+    let trace = || match &loaded {
+        Loaded::Stations(s) => sim_models::trace_hash(s, seed),
+        Loaded::Fleet(f) => sim_models::fleet_trace_hash(f, seed),
+    };
+    let report = || -> anyhow::Result<String> {
+        Ok(match &loaded {
+            Loaded::Stations(s) => serde_json::to_string(&sim_models::run(s, seed, &reproduce))?,
+            Loaded::Fleet(f) => {
+                serde_json::to_string(&sim_models::run_fleet(f, seed, &reproduce, &mut |_| {}))?
+            }
+        })
+    };
+    let (hash_a, events_a) = trace();
+    let (hash_b, events_b) = trace();
+    let report_a = report()?;
+    let report_b = report()?;
     println!("run 1: {events_a} events, trace hash {hash_a:016x}");
     println!("run 2: {events_b} events, trace hash {hash_b:016x}");
     let same_trace = hash_a == hash_b && events_a == events_b;

@@ -22,7 +22,7 @@ pub(crate) fn secs(s: f64) -> String {
     }
 }
 
-fn opt_secs(s: Option<f64>) -> String {
+pub(crate) fn opt_secs(s: Option<f64>) -> String {
     s.map_or_else(|| "-".into(), secs)
 }
 

@@ -31,6 +31,9 @@ pub mod report;
 pub mod scenario;
 pub mod spec;
 
+pub use fleet::FleetReport;
+pub use fleet::load::is_fleet_scenario;
+pub use fleet::overrides::Override;
 pub use network::Progress;
 pub use report::{LatencyReport, RunReport, SourceReport, StationReport};
 pub use scenario::{Format, NetworkConfig, ScenarioError, StationScenarioFile};
@@ -103,6 +106,73 @@ pub fn run_with_progress(
 pub fn trace_hash(scenario: &Scenario, seed: u64) -> (u64, u64) {
     let (_, _, _, hasher) = network::simulate_traced(&scenario.config, seed);
     (hasher.digest(), hasher.events())
+}
+
+/// A parsed and validated fleet scenario, with the hash of its effective
+/// content (after `--set` overrides).
+#[derive(Clone, Debug)]
+pub struct FleetScenario {
+    /// The validated fleet.
+    pub config: fleet::FleetConfig,
+    /// Hash of the effective scenario.
+    pub hash: String,
+}
+
+impl FleetScenario {
+    /// The seed to use when the caller gives none.
+    pub fn default_seed(&self) -> u64 {
+        self.config.run.default_seed
+    }
+}
+
+/// Parses and validates a fleet scenario text, applying `overrides` (the
+/// command line's `--set path=value`) first. `read_file` reads trace CSV
+/// files the scenario names (relative to the scenario's directory).
+pub fn load_fleet_scenario(
+    text: &str,
+    format: Format,
+    overrides: &[Override],
+    read_file: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<FleetScenario, ScenarioError> {
+    let parsed = fleet::load::parse_fleet(text, format, overrides, read_file)?;
+    Ok(FleetScenario {
+        config: parsed.config,
+        hash: parsed.hash,
+    })
+}
+
+/// Runs a fleet scenario with `seed`, reporting progress about 200 times;
+/// `reproduce` is the command line recorded in the report. The report does
+/// not depend on whether progress is watched.
+pub fn run_fleet(
+    scenario: &FleetScenario,
+    seed: u64,
+    reproduce: &str,
+    on_progress: &mut dyn FnMut(Progress),
+) -> FleetReport {
+    let (model, end, events) = fleet::simulate_fleet(&scenario.config, seed, on_progress);
+    fleet::build_fleet_report(
+        &model,
+        end,
+        events,
+        seed,
+        &fleet::FleetReportContext {
+            scenario_hash: scenario.hash.clone(),
+            reproduce: reproduce.to_string(),
+        },
+    )
+}
+
+/// Runs a fleet scenario and returns the hash of its full event trace and
+/// the number of events, for `fleetsim check`.
+pub fn fleet_trace_hash(scenario: &FleetScenario, seed: u64) -> (u64, u64) {
+    let (_, _, _, hasher) = fleet::simulate_fleet_traced(&scenario.config, seed);
+    (hasher.digest(), hasher.events())
+}
+
+/// The JSON Schema of fleet scenario files, for editors (`fleetsim schema`).
+pub fn fleet_json_schema() -> serde_json::Value {
+    fleet::spec::fleet_json_schema()
 }
 
 #[cfg(test)]

@@ -162,6 +162,8 @@ pub struct Problem {
     pub path: String,
     /// What is wrong.
     pub message: String,
+    /// 1-based line and column of the field in the file, when known.
+    pub location: Option<(usize, usize)>,
 }
 
 struct Problems<'a>(&'a [Problem]);
@@ -176,13 +178,16 @@ impl fmt::Display for Problems<'_> {
         )?;
         for p in self.0 {
             write!(f, "\n  {}: {}", p.path, p.message)?;
+            if let Some((line, column)) = p.location {
+                write!(f, " (line {line}, column {column})")?;
+            }
         }
         Ok(())
     }
 }
 
 /// Converts a byte offset to a 1-based (line, column) pair.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -258,7 +263,13 @@ impl StationScenarioFile {
     /// problem found.
     pub fn lower(&self) -> Result<NetworkConfig, ScenarioError> {
         let mut problems = Vec::new();
-        let mut problem = |path: String, message: String| problems.push(Problem { path, message });
+        let mut problem = |path: String, message: String| {
+            problems.push(Problem {
+                path,
+                message,
+                location: None,
+            })
+        };
 
         if self.stations.is_empty() {
             problem("stations".into(), "at least one station is required".into());
@@ -570,7 +581,7 @@ pub fn estimated_events(
 /// The seed used when neither the file nor the command line gives one.
 pub const DEFAULT_SEED: u64 = 1;
 
-fn strip_json_position(message: &str) -> String {
+pub(crate) fn strip_json_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),

@@ -8,8 +8,10 @@
 //! `{ type = "erlang", k = 4, mean = 1 }`. These specs are lowered into
 //! `sim_core::Distribution`, which checks the parameters.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sim_core::{Distribution, DistributionError, RateProfile, SimDuration};
 
@@ -68,28 +70,55 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
 
 impl<'de> Deserialize<'de> for Seconds {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(f64),
-            Text(String),
+        // A visitor rather than an untagged enum, so that a missing field is
+        // reported as missing and a wrong type names what was found.
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Seconds;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a time: a number of seconds or a string like \"250ms\"")
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Seconds, E> {
+                Ok(Seconds(v))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Seconds, E> {
+                Ok(Seconds(v as f64))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Seconds, E> {
+                Ok(Seconds(v as f64))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Seconds, E> {
+                parse_seconds(v).map(Seconds).map_err(E::custom)
+            }
         }
-        match Raw::deserialize(deserializer).map_err(|_| {
-            serde::de::Error::custom(
-                "expected a time: a number of seconds or a string like \"250ms\"",
-            )
-        })? {
-            Raw::Number(n) => Ok(Seconds(n)),
-            Raw::Text(t) => parse_seconds(&t)
-                .map(Seconds)
-                .map_err(serde::de::Error::custom),
-        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
 impl Serialize for Seconds {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_f64(self.0)
+    }
+}
+
+impl JsonSchema for Seconds {
+    fn schema_name() -> Cow<'static, str> {
+        "Seconds".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A time: a number of seconds (0.25) or a string with a unit (\"250ms\", \"1.5s\", \"2min\", \"1h\"; units ns, us, µs, ms, s, min, h).",
+            "anyOf": [
+                { "type": "number", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9.eE+-]+\\s*(ns|us|µs|ms|s|min|m|h)?\\s*$" }
+            ]
+        })
     }
 }
 
@@ -100,7 +129,7 @@ impl fmt::Display for Seconds {
 }
 
 /// A distribution as written in a scenario file.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DistributionSpec {
     /// Always `value`.
@@ -275,7 +304,7 @@ impl DistributionSpec {
 
 /// A time-varying arrival rate as written in a scenario file: the customers
 /// form a non-homogeneous Poisson process with this rate (per second).
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "profile", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RateSpec {
     /// A constant rate: a plain Poisson process.
@@ -310,7 +339,7 @@ pub enum RateSpec {
 }
 
 /// A flash crowd: the rate is multiplied for a window.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpikeSpec {
     /// When the spike starts.

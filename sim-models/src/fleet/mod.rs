@@ -10,9 +10,13 @@ pub mod balancer;
 pub mod client;
 pub mod config;
 pub mod health;
+pub mod load;
+pub mod lower;
 pub mod metrics;
 pub mod model;
+pub mod overrides;
 pub mod report;
+pub mod spec;
 
 use sim_core::{Observer, Simulation, SimTime, TraceHasher};
 

@@ -6,3 +6,4 @@
 
 mod analytic;
 mod runs;
+mod probe;

@@ -1,0 +1,160 @@
+//! The human-readable summary of a fleet run: run facts, the whole fleet,
+//! one row per region, per instance group and per client population, cost,
+//! and the conservation check.
+
+use std::fmt::Write;
+
+use sim_models::fleet::report::{FleetReport, ScopeReport};
+
+use crate::summary::{opt_secs, secs};
+
+fn pct(x: f64) -> String {
+    if x >= 0.9999 && x < 1.0 {
+        format!("{:.3}%", 100.0 * x)
+    } else {
+        format!("{:.2}%", 100.0 * x)
+    }
+}
+
+/// The errors of a scope as `timeout 12, rejected 3`, or `none`.
+fn errors(s: &ScopeReport) -> String {
+    let o = &s.outcomes;
+    let parts: Vec<String> = [
+        ("timeout", o.timeout),
+        ("rejected", o.rejected),
+        ("no backend", o.no_healthy_backend),
+        ("circuit open", o.circuit_open),
+        ("budget", o.retry_budget_exhausted),
+        ("bulkhead", o.bulkhead_full),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(name, n)| format!("{name} {n}"))
+    .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn scope_row(out: &mut String, name: &str, s: &ScopeReport) {
+    let _ = writeln!(
+        out,
+        "  {:<16} {:>10.1} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
+        name,
+        s.throughput_per_s,
+        pct(s.availability),
+        opt_secs(s.latency.p50_s),
+        opt_secs(s.latency.p99_s),
+        opt_secs(s.latency.p999_s),
+        pct(s.slo_attainment),
+        format!("{}/{}", s.minutes_meeting_slo, s.minutes),
+        errors(s)
+    );
+}
+
+fn scope_header(out: &mut String, first: &str) {
+    let _ = writeln!(
+        out,
+        "  {:<16} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  errors",
+        first, "ok/s", "avail", "p50", "p99", "p99.9", "in SLO", "SLO min"
+    );
+}
+
+/// Renders a fleet report as text.
+pub(crate) fn render(r: &FleetReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "scenario   {} (hash {})", r.scenario, r.scenario_hash);
+    let _ = writeln!(out, "seed       {}    fleetsim {}", r.seed, r.fleetsim_version);
+    let _ = writeln!(
+        out,
+        "window     {} .. {} ({}), {} events",
+        secs(r.measured_from_s),
+        secs(r.measured_to_s),
+        if r.measured_from_s > 0.0 {
+            format!("warm-up before {} discarded", secs(r.measured_from_s))
+        } else {
+            "no warm-up".to_string()
+        },
+        r.events
+    );
+    let _ = writeln!(
+        out,
+        "SLO        {} of requests within {}; a minute meets it at {}",
+        pct(r.slo.target),
+        secs(r.slo.latency_s),
+        pct(r.slo.target)
+    );
+    let _ = writeln!(out, "reproduce  {}", r.reproduce);
+    let _ = writeln!(out);
+    scope_header(&mut out, "fleet");
+    scope_row(&mut out, "all regions", &r.global);
+    let _ = writeln!(out);
+    scope_header(&mut out, "region");
+    for region in &r.regions {
+        scope_row(&mut out, &region.name, &region.scope);
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "  {:<16} {:<12} {:>9} {:>9} {:>10} {:>9} {:>10}  balancer",
+        "group", "type", "instances", "util", "queue/inst", "inst-h", "cost"
+    );
+    for region in &r.regions {
+        for g in &region.groups {
+            let _ = writeln!(
+                out,
+                "  {:<16} {:<12} {:>9.1} {:>9} {:>10.2} {:>9.1} {:>10.2}  {}{}",
+                format!("{}/{}", region.name, g.name),
+                g.instance_type,
+                g.mean_instances,
+                pct(g.utilization),
+                g.mean_queue_length_per_instance,
+                g.instance_hours,
+                g.cost,
+                region.balancer,
+                if region.ejections > 0 {
+                    format!(", {} ejections", region.ejections)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    let _ = writeln!(out);
+    scope_header(&mut out, "population");
+    for p in &r.populations {
+        scope_row(&mut out, &p.name, &p.scope);
+    }
+    let extras: Vec<String> = r
+        .populations
+        .iter()
+        .filter(|p| p.retries + p.hedges + p.breaker_opens > 0)
+        .map(|p| {
+            format!(
+                "{}: {} retries, {} hedges, {} breaker openings",
+                p.name, p.retries, p.hedges, p.breaker_opens
+            )
+        })
+        .collect();
+    for e in extras {
+        let _ = writeln!(out, "  {e}");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "cost       {:.1} instance-hours, {:.2} in all",
+        r.cost.instance_hours, r.cost.total
+    );
+    let c = &r.conservation;
+    let _ = writeln!(
+        out,
+        "requests   {} created = {} ended + {} in flight: {}",
+        c.created,
+        c.ended,
+        c.in_flight,
+        if c.holds { "conserved" } else { "NOT CONSERVED (a fleetsim bug)" }
+    );
+    out
+}

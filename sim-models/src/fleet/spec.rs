@@ -1,0 +1,573 @@
+//! The fleet scenario file as written: serde DTOs, one per table.
+//!
+//! These types mirror the file exactly (TOML, or JSON with the same fields);
+//! every optional field is an `Option` so that the lowering (`lower.rs`) can
+//! apply documented defaults and tell "absent" from "given". Unknown fields
+//! are refused everywhere. `docs/scenario.md` documents every field with its
+//! default and range; [`fleet_json_schema`] gives the same as a JSON Schema.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{DistributionSpec, RateSpec, Seconds, SpikeSpec};
+
+/// A fleet scenario as written in the file.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FleetScenarioFile {
+    /// A short name for reports (default `fleet`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text (default empty).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// How long to run and what to measure.
+    pub run: FleetRunSpec,
+    /// Instance types, referenced by name from groups.
+    pub instance_types: Vec<InstanceTypeSpec>,
+    /// Regions, each with a balancer and instance groups.
+    pub regions: Vec<RegionSpec>,
+    /// One-way latency between regions; every pair of distinct regions needs
+    /// an entry.
+    #[serde(default)]
+    pub latency: Option<Vec<LatencySpec>>,
+    /// GeoDNS settings (default TTL 60 s, Route 53-like health checks).
+    #[serde(default)]
+    pub dns: Option<DnsSpec>,
+    /// Client populations.
+    pub populations: Vec<PopulationSpec>,
+}
+
+/// `[run]`: run length, warm-up, seed, series interval, SLO.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FleetRunSpec {
+    /// Simulated time to run for (required, positive).
+    pub duration: Seconds,
+    /// Statistics before this time are discarded (default 0).
+    #[serde(default)]
+    pub warmup: Option<Seconds>,
+    /// Seed when the command line gives none (default 1).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Bucket width of the report's time series (default 10 s).
+    #[serde(default)]
+    pub series_interval: Option<Seconds>,
+    /// The latency objective (default 300 ms at 0.999).
+    #[serde(default)]
+    pub slo: Option<SloSpec>,
+}
+
+/// `slo = { latency = "300ms", target = 0.999 }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SloSpec {
+    /// A request is good if it succeeds within this (default 300 ms).
+    #[serde(default)]
+    pub latency: Option<Seconds>,
+    /// Share of good requests required, in (0, 1] (default 0.999).
+    #[serde(default)]
+    pub target: Option<f64>,
+}
+
+/// `[[instance_types]]`: speed, workers, waiting room, price.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceTypeSpec {
+    /// Unique name, e.g. `c5.xlarge`.
+    pub name: String,
+    /// Speed factor: demand `d` takes `d / speed` (default 1).
+    #[serde(default)]
+    pub speed: Option<f64>,
+    /// Concurrent workers per instance (1 to 100,000).
+    pub workers: u64,
+    /// Waiting room per instance beyond the workers (default unbounded).
+    #[serde(default)]
+    pub queue_capacity: Option<u64>,
+    /// Price per instance-hour (default 0).
+    #[serde(default)]
+    pub hourly_price: Option<f64>,
+}
+
+/// `[[regions]]`: zones, balancer, groups, outages.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSpec {
+    /// Unique name, e.g. `us-east`.
+    pub name: String,
+    /// Availability-zone names, unique within the region (at least one).
+    pub zones: Vec<String>,
+    /// Windows during which the whole region is down (default none).
+    #[serde(default)]
+    pub outages: Option<Vec<WindowSpec>>,
+    /// The regional load balancer (default: round robin, ALB health checks).
+    #[serde(default)]
+    pub balancer: Option<BalancerSpec>,
+    /// Instance groups behind the balancer (default none: no capacity).
+    #[serde(default)]
+    pub groups: Option<Vec<GroupSpec>>,
+}
+
+/// A window `[start, end)` of simulated time.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// First instant inside.
+    pub start: Seconds,
+    /// First instant after (later than `start`).
+    pub end: Seconds,
+}
+
+/// The name of a load-balancing algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlgorithmName {
+    /// Cyclic order over eligible backends (the ALB and Envoy default).
+    RoundRobin,
+    /// Frequency proportional to group weight.
+    WeightedRoundRobin,
+    /// Uniform over eligible backends.
+    Random,
+    /// Fewest requests in flight (ALB `least_outstanding_requests`).
+    LeastOutstanding,
+    /// Envoy least request: best of `choices` random draws (alias `p2c`,
+    /// `least_request`).
+    #[serde(alias = "p2c", alias = "least_request")]
+    PowerOfChoices,
+    /// Peak-EWMA least latency over two random choices.
+    LeastLatency,
+    /// Consistent hashing on a ring (Envoy `RING_HASH`).
+    RingHash,
+    /// Maglev lookup table.
+    Maglev,
+    /// `hash(key) mod n`.
+    KeyHash,
+}
+
+/// `[regions.balancer]`: algorithm, health checks, outlier ejection, slow
+/// start.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerSpec {
+    /// How a backend is chosen (default `round_robin`).
+    #[serde(default)]
+    pub algorithm: Option<AlgorithmName>,
+    /// `power_of_choices` only: draws per pick, 2 to 64 (default 2).
+    #[serde(default)]
+    pub choices: Option<u64>,
+    /// `least_latency` only: EWMA time constant (default 10 s).
+    #[serde(default)]
+    pub decay: Option<Seconds>,
+    /// `ring_hash` only: virtual nodes on the ring (default 1024).
+    #[serde(default)]
+    pub ring_size: Option<u64>,
+    /// `ring_hash` only: bounded-load factor, above 1 (default off).
+    #[serde(default)]
+    pub bounded_load: Option<f64>,
+    /// `maglev` only: lookup-table size, a prime (default 65537).
+    #[serde(default)]
+    pub table_size: Option<u64>,
+    /// With no eligible backend, use all registered ones (default true).
+    #[serde(default)]
+    pub fail_open: Option<bool>,
+    /// Prefer the client's zone (default off).
+    #[serde(default)]
+    pub zone_aware: Option<ZoneAwareSpec>,
+    /// Active health checks (default ALB: 30 s, 5 s, 2 unhealthy, 5 healthy).
+    #[serde(default)]
+    pub health_check: Option<HealthCheckSpec>,
+    /// Passive outlier ejection (default off).
+    #[serde(default)]
+    pub outlier: Option<OutlierSpec>,
+    /// Slow start of new and recovered instances (default off).
+    #[serde(default)]
+    pub slow_start: Option<SlowStartSpec>,
+}
+
+/// `zone_aware = { spill_utilization = 0.8 }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneAwareSpec {
+    /// Spill to the whole region when the local zone's requests in flight
+    /// exceed this share of its workers, in (0, 1] (default 0.8).
+    #[serde(default)]
+    pub spill_utilization: Option<f64>,
+}
+
+/// Active health checks; every field has a context-dependent default.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    /// Time between checks (positive).
+    #[serde(default)]
+    pub interval: Option<Seconds>,
+    /// A check fails without an answer within this (positive, at most
+    /// `interval`).
+    #[serde(default)]
+    pub timeout: Option<Seconds>,
+    /// Consecutive failures to mark a target unhealthy (1 to 1000).
+    #[serde(default)]
+    pub unhealthy_threshold: Option<u64>,
+    /// Consecutive successes to mark a target healthy (1 to 1000).
+    #[serde(default)]
+    pub healthy_threshold: Option<u64>,
+}
+
+/// Passive outlier ejection (Envoy `consecutive_5xx`).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierSpec {
+    /// Consecutive errors that eject a backend (default 5).
+    #[serde(default)]
+    pub consecutive_errors: Option<u64>,
+    /// Analysis interval (default 10 s).
+    #[serde(default)]
+    pub interval: Option<Seconds>,
+    /// Base ejection time (default 30 s).
+    #[serde(default)]
+    pub base_ejection: Option<Seconds>,
+    /// Longest ejection (default 300 s, or `base_ejection` if larger).
+    #[serde(default)]
+    pub max_ejection: Option<Seconds>,
+    /// Most backends ejected at once, percent in [0, 100] (default 10).
+    #[serde(default)]
+    pub max_ejection_percent: Option<f64>,
+}
+
+/// Slow start (Envoy formula).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlowStartSpec {
+    /// Length of the ramp (required, positive).
+    pub window: Seconds,
+    /// Ramp shape, positive; 1 is linear (default 1).
+    #[serde(default)]
+    pub aggression: Option<f64>,
+    /// Floor of the weight factor, percent in (0, 100] (default 10).
+    #[serde(default)]
+    pub min_weight_percent: Option<f64>,
+}
+
+/// `[[regions.groups]]`: identical instances.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Name, unique within the region.
+    pub name: String,
+    /// Name of an instance type.
+    pub instance_type: String,
+    /// Instances at the start of the run (0 to 1,000,000).
+    pub instances: u64,
+    /// Zones the instances are spread over, round robin (default all).
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
+    /// Balancer weight of each instance, 1 to 1000 (default 1).
+    #[serde(default)]
+    pub weight: Option<u64>,
+    /// Launch-to-ready time (default constant 60 s).
+    #[serde(default)]
+    pub boot: Option<DistributionSpec>,
+    /// Warm-up after boot (default none).
+    #[serde(default)]
+    pub warmup: Option<WarmupSpec>,
+    /// Whether the initial instances boot at t = 0 (default false: ready).
+    #[serde(default)]
+    pub start_booting: Option<bool>,
+}
+
+/// `warmup = { duration = "60s", initial_speed = 0.5 }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarmupSpec {
+    /// How long warm-up lasts (required).
+    pub duration: Seconds,
+    /// Relative speed at the start, in (0, 1] (default 0.5).
+    #[serde(default)]
+    pub initial_speed: Option<f64>,
+}
+
+/// `[[latency]]`: one-way latency between two regions, both directions with
+/// `between`, one direction with `from` and `to`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    /// Two region names: sets both directions.
+    #[serde(default)]
+    pub between: Option<[String; 2]>,
+    /// One direction: from this region...
+    #[serde(default)]
+    pub from: Option<String>,
+    /// ...to this one.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// One-way latency.
+    pub one_way: Seconds,
+}
+
+/// `[dns]`: GeoDNS.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsSpec {
+    /// How long clients keep an answer (default 60 s).
+    #[serde(default)]
+    pub ttl: Option<Seconds>,
+    /// Region health checks (default 30 s, 4 s, 3 unhealthy, 3 healthy).
+    #[serde(default)]
+    pub health_check: Option<HealthCheckSpec>,
+}
+
+/// `[[populations]]`: clients in one place.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationSpec {
+    /// Unique name, e.g. `north-america`.
+    pub name: String,
+    /// The nearest region: GeoDNS's first choice.
+    pub region: String,
+    /// Regions to use, in order, when the home region is unhealthy (default:
+    /// every other region, nearest first).
+    #[serde(default)]
+    pub fallback: Option<Vec<String>>,
+    /// One-way latency from the clients to the home region (default 0).
+    #[serde(default)]
+    pub access_latency: Option<Seconds>,
+    /// Open loop: a Poisson arrival rate profile.
+    #[serde(default)]
+    pub rate: Option<RateSpec>,
+    /// Open loop: a rate trace read from a CSV file.
+    #[serde(default)]
+    pub trace: Option<TraceFileSpec>,
+    /// Flash crowds multiplying `rate` or `trace`.
+    #[serde(default)]
+    pub spikes: Option<Vec<SpikeSpec>>,
+    /// Closed loop: users who think between requests.
+    #[serde(default)]
+    pub closed_loop: Option<ClosedLoopSpec>,
+    /// Shorthand for one read class with this demand; or give `classes`.
+    #[serde(default)]
+    pub demand: Option<DistributionSpec>,
+    /// Request classes; or give `demand`.
+    #[serde(default)]
+    pub classes: Option<Vec<ClassSpec>>,
+    /// Client behaviour (default: 30 s timeout, nothing else).
+    #[serde(default)]
+    pub client: Option<ClientSpec>,
+}
+
+/// `trace = { file = "traces/x.csv" }`: a rate trace in a CSV file of
+/// `time_seconds,rate_per_second` lines.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceFileSpec {
+    /// Path, relative to the scenario file's directory.
+    pub file: String,
+    /// Multiplies every rate (default 1).
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// Interpolate linearly between points instead of holding each rate
+    /// until the next point (default false).
+    #[serde(default)]
+    pub interpolate: Option<bool>,
+}
+
+/// `closed_loop = { users = 500, think = {...} }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedLoopSpec {
+    /// Number of users (1 to 10,000,000 over all populations).
+    pub users: u64,
+    /// Think time between an outcome and the next request (positive mean).
+    pub think: DistributionSpec,
+}
+
+/// Read or write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessKindSpec {
+    /// A read.
+    Read,
+    /// A write.
+    Write,
+}
+
+/// `[[populations.classes]]`: a request class.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSpec {
+    /// Name, unique within the population.
+    pub name: String,
+    /// Share of the population's requests, in (0, 1]; shares sum to 1
+    /// (default 1 for a lone class).
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// `read` or `write` (default `read`).
+    #[serde(default)]
+    pub kind: Option<AccessKindSpec>,
+    /// Service demand at speed 1 (positive, finite mean).
+    pub demand: DistributionSpec,
+    /// Which keys requests touch (default uniform over 1,000,000).
+    #[serde(default)]
+    pub keys: Option<KeysSpec>,
+}
+
+/// Key popularity, tagged by `popularity`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "popularity", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeysSpec {
+    /// Every key equally likely.
+    Uniform {
+        /// Distinct keys (default 1,000,000).
+        #[serde(default)]
+        count: Option<u64>,
+    },
+    /// Key of rank k with probability ∝ k^-s.
+    Zipf {
+        /// Distinct keys (default 1,000,000).
+        #[serde(default)]
+        count: Option<u64>,
+        /// Exponent, in (0, 10].
+        s: f64,
+    },
+}
+
+/// `[populations.client]`: timeouts, retries, hedging, breaker, bulkhead.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// Per-attempt timeout (default 30 s).
+    #[serde(default)]
+    pub timeout: Option<Seconds>,
+    /// Retries (default none).
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    /// Hedged requests (default none).
+    #[serde(default)]
+    pub hedge: Option<HedgeSpec>,
+    /// Circuit breaker per target region (default none).
+    #[serde(default)]
+    pub circuit_breaker: Option<BreakerSpec>,
+    /// Limit on requests in flight (default none).
+    #[serde(default)]
+    pub bulkhead: Option<BulkheadSpec>,
+}
+
+/// Backoff jitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JitterSpec {
+    /// Exactly min(cap, base × 2^n).
+    None,
+    /// Uniform in [0, min(cap, base × 2^n)].
+    Full,
+    /// Half fixed, half uniform.
+    Equal,
+    /// min(cap, uniform(base, 3 × previous sleep)).
+    Decorrelated,
+}
+
+/// A failure kind that may be retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryOnSpec {
+    /// The attempt timed out.
+    Timeout,
+    /// The attempt was rejected (queue full, 503).
+    Rejected,
+    /// The balancer had no healthy backend.
+    NoHealthyBackend,
+}
+
+/// `retry = {...}`: retries with exponential backoff.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Attempts in all, first included, 1 to 100 (default 3).
+    #[serde(default)]
+    pub max_attempts: Option<u64>,
+    /// Backoff base (default 100 ms).
+    #[serde(default)]
+    pub base: Option<Seconds>,
+    /// Backoff cap, at least `base` (default 20 s).
+    #[serde(default)]
+    pub cap: Option<Seconds>,
+    /// Jitter (default `full`).
+    #[serde(default)]
+    pub jitter: Option<JitterSpec>,
+    /// Retry budget (default unlimited).
+    #[serde(default)]
+    pub budget: Option<RetryBudgetSpec>,
+    /// Failures retried (default all three).
+    #[serde(default)]
+    pub on: Option<Vec<RetryOnSpec>>,
+}
+
+/// `budget = {...}`: a Finagle-style retry budget.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryBudgetSpec {
+    /// Retries allowed per request, in [0, 10] (default 0.2).
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    /// Retries always allowed per second (default 10).
+    #[serde(default)]
+    pub min_per_second: Option<f64>,
+    /// Sliding window (default 10 s).
+    #[serde(default)]
+    pub window: Option<Seconds>,
+}
+
+/// `hedge = {...}`: hedged requests.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HedgeSpec {
+    /// Wait before each extra copy (shorter than the timeout).
+    pub delay: Seconds,
+    /// Extra copies at most, 1 to 10 (default 1).
+    #[serde(default)]
+    pub max_extra: Option<u64>,
+}
+
+/// `circuit_breaker = {...}`: seed 003's breaker.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSpec {
+    /// Consecutive failures that open it (default 5).
+    #[serde(default)]
+    pub failure_threshold: Option<u64>,
+    /// Successes in half-open that close it (default 3).
+    #[serde(default)]
+    pub success_threshold: Option<u64>,
+    /// Time open before half-open (default 60 s).
+    #[serde(default)]
+    pub open_timeout: Option<Seconds>,
+}
+
+/// `bulkhead = { max_concurrent = 500 }`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkheadSpec {
+    /// Most requests in flight from the population (at least 1).
+    pub max_concurrent: u64,
+}
+
+/// The JSON Schema (draft 2020-12) of the fleet scenario file, for editors
+/// and `fleetsim schema`. TOML files are checked against it after the
+/// obvious TOML-to-JSON mapping.
+pub fn fleet_json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(FleetScenarioFile);
+    let mut value = serde_json::to_value(&schema).expect("a schema always serializes");
+    // The derive lists canonical names only; the parser also takes aliases.
+    if let Some(names) = value
+        .pointer_mut("/$defs/AlgorithmName/oneOf")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for alias in ["p2c", "least_request"] {
+            names.push(serde_json::json!({
+                "const": alias,
+                "description": "Alias of `power_of_choices`.",
+                "type": "string",
+            }));
+        }
+    }
+    value
+}
