@@ -104,8 +104,12 @@ pub struct EventQueue<E> {
     last_popped: Option<EventId>,
     /// FIFO lanes of (key, event), keys increasing within a lane.
     lanes: Vec<VecDeque<Entry<E>>>,
-    /// A binary min-heap of (head key, lane) over the non-empty lanes.
+    /// (head key, lane) of every non-empty lane, unordered: lanes are few,
+    /// and a branch-free scan for the minimum beats a heap's unpredictable
+    /// sift-down on them.
     lane_heads: Vec<(u128, u32)>,
+    /// Index in `lane_heads` of the smallest head key.
+    lane_min: usize,
     /// Events stored in lanes (cancelled ones included).
     in_lanes: usize,
 }
@@ -131,6 +135,7 @@ impl<E> EventQueue<E> {
             last_popped: None,
             lanes: Vec::new(),
             lane_heads: Vec::new(),
+            lane_min: 0,
             in_lanes: 0,
         }
     }
@@ -166,14 +171,8 @@ impl<E> EventQueue<E> {
         self.in_lanes += 1;
         if was_empty {
             self.lane_heads.push((key, lane));
-            let mut i = self.lane_heads.len() - 1;
-            while i > 0 {
-                let parent = (i - 1) / 2;
-                if self.lane_heads[parent].0 <= key {
-                    break;
-                }
-                self.lane_heads.swap(i, parent);
-                i = parent;
+            if self.lane_heads.len() == 1 || key < self.lane_heads[self.lane_min].0 {
+                self.lane_min = self.lane_heads.len() - 1;
             }
         }
         id
@@ -182,46 +181,25 @@ impl<E> EventQueue<E> {
     /// Removes the head of the lane with the earliest head.
     #[inline]
     fn pop_lane(&mut self) -> Option<Entry<E>> {
-        let &(_, lane) = self.lane_heads.first()?;
+        let slot = self.lane_min;
+        let &(_, lane) = self.lane_heads.get(slot)?;
         let queue = &mut self.lanes[lane as usize];
         let entry = queue.pop_front()?;
         self.in_lanes -= 1;
         match queue.front() {
-            Some(next) => self.lane_heads[0].0 = next.key,
+            Some(next) => self.lane_heads[slot].0 = next.key,
             None => {
-                let last = self.lane_heads.pop().expect("non-empty");
-                if self.lane_heads.is_empty() {
-                    return Some(entry);
-                }
-                self.lane_heads[0] = last;
+                self.lane_heads.swap_remove(slot);
             }
         }
-        // Sift the root down (binary heap; a handful of lanes).
-        let heads = &mut self.lane_heads[..];
-        let mut i = 0;
-        loop {
-            let l = 2 * i + 1;
-            if l >= heads.len() {
-                break;
-            }
-            let c = if l + 1 < heads.len() && heads[l + 1].0 < heads[l].0 {
-                l + 1
-            } else {
-                l
-            };
-            if heads[i].0 <= heads[c].0 {
-                break;
-            }
-            heads.swap(i, c);
-            i = c;
-        }
+        self.lane_min = argmin(&self.lane_heads);
         Some(entry)
     }
 
     /// The smallest key stored anywhere, and whether it is in a lane.
     #[inline]
     fn min_key(&self) -> Option<(u128, bool)> {
-        match (self.heap.first(), self.lane_heads.first()) {
+        match (self.heap.first(), self.lane_heads.get(self.lane_min)) {
             (Some(h), Some(l)) => Some(if l.0 < h.key { (l.0, true) } else { (h.key, false) }),
             (Some(h), None) => Some((h.key, false)),
             (None, Some(l)) => Some((l.0, true)),
@@ -384,6 +362,19 @@ impl<E> EventQueue<E> {
             i = first + best;
         }
     }
+}
+
+/// Index of the smallest key (0 if empty).
+#[inline]
+fn argmin(heads: &[(u128, u32)]) -> usize {
+    let mut best = 0;
+    let mut best_key = u128::MAX;
+    for (i, &(k, _)) in heads.iter().enumerate() {
+        let smaller = k < best_key;
+        best = if smaller { i } else { best };
+        best_key = if smaller { k } else { best_key };
+    }
+    best
 }
 
 #[cfg(test)]

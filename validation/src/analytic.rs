@@ -1,6 +1,7 @@
 //! Closed-form results of queueing theory that the simulator is checked
 //! against: M/M/1, Erlang B and C (M/M/c, M/M/c/c), the M/M/c/K birth–death
-//! chain, Pollaczek–Khinchine (M/G/1) and tandem Jackson networks.
+//! chain, Pollaczek–Khinchine (M/G/1), tandem Jackson networks and the
+//! supermarket model of randomized load balancing.
 //!
 //! The formulas are those of `policy-semantics.md` §6. Rates are per second
 //! and times in seconds. Every function asserts its own stability condition
@@ -231,6 +232,38 @@ pub fn jackson_tandem_w(lambda: f64, stations: &[(u32, f64)]) -> f64 {
     stations.iter().map(|&(c, mu)| mmc(lambda, mu, c).w).sum()
 }
 
+/// Mean time in system of Mitzenmacher's supermarket model: N → ∞ FIFO
+/// servers of rate 1, Poisson arrivals at rate λN, each job joins the
+/// shortest of `d` queues drawn uniformly at random (requires 0 < λ < 1).
+/// `T_1 = 1/(1−λ)` (random routing, M/M/1 at every server, exact for any N)
+/// and `T_d = Σ_{i≥1} λ^((dⁱ − d)/(d − 1))` for d ≥ 2 (`1 + λ² + λ⁶ + λ¹⁴ +
+/// …` for two choices), from the fixed point `s_i = λ^((dⁱ − 1)/(d − 1))`
+/// of the fraction of queues with at least i jobs (`policy-semantics.md`
+/// §6). The series is summed until its terms drop below 10⁻¹⁷ of the total.
+pub fn supermarket_time(d: u32, lambda: f64) -> f64 {
+    assert!(
+        d >= 1 && lambda > 0.0 && lambda < 1.0,
+        "the supermarket model needs d ≥ 1 and 0 < λ < 1 (d={d}, λ={lambda})"
+    );
+    if d == 1 {
+        return 1.0 / (1.0 - lambda);
+    }
+    let d = f64::from(d);
+    let mut total = 0.0;
+    // Exponent (dⁱ − d)/(d − 1) = d + d² + … + d^(i−1), built incrementally.
+    let mut exponent = 0.0;
+    let mut power = 1.0;
+    loop {
+        let term = lambda.powf(exponent);
+        total += term;
+        if term < 1e-17 * total {
+            return total;
+        }
+        power *= d;
+        exponent += power;
+    }
+}
+
 /// The relaxation time of M/M/c at utilisation ρ with service rate μ,
 /// `1 / (cμ (1 − √ρ)²)` (exact for c = 1, the time constant of the slowest
 /// decaying transient; for c > 1 the heavy-traffic value, conservative at
@@ -356,5 +389,27 @@ mod tests {
         let parts = mm1(0.6, 1.0).w + mmc(0.6, 0.4, 2).w + mm1(0.6, 0.75).w;
         assert!(close(w, parts, 1e-12));
         assert!(close(mm1(0.6, 0.75).w, 1.0 / 0.15, 1e-12));
+    }
+
+    #[test]
+    fn supermarket_model_values() {
+        // d = 1 is M/M/1; d = 2 is 1 + λ² + λ⁶ + λ¹⁴ + …
+        for lambda in [0.5, 0.9, 0.99] {
+            assert!(close(supermarket_time(1, lambda), mm1(lambda, 1.0).w, 1e-12));
+            let direct: f64 = (1..40)
+                .map(|i| lambda.powi((1_i32 << i.min(30)) - 2))
+                .take_while(|t| *t > 0.0)
+                .sum();
+            assert!(close(supermarket_time(2, lambda), direct, 1e-12), "λ={lambda}");
+        }
+        // policy-semantics.md §6: 2.614 at λ = 0.9.
+        assert_eq!(format!("{:.3}", supermarket_time(2, 0.9)), "2.614");
+        // d = 3: exponents (3ⁱ − 3)/2 = 0, 3, 12, 39, …
+        let l: f64 = 0.8;
+        let direct = 1.0 + l.powi(3) + l.powi(12) + l.powi(39) + l.powi(120);
+        assert!(close(supermarket_time(3, l), direct, 1e-12));
+        // More choices never hurt.
+        assert!(supermarket_time(3, 0.95) < supermarket_time(2, 0.95));
+        assert!(supermarket_time(2, 0.95) < supermarket_time(1, 0.95));
     }
 }

@@ -57,6 +57,8 @@
 //! Both run [`standard_cases`] and print the table.
 
 pub mod analytic;
+pub mod balancing;
+pub mod fleet_cases;
 pub mod stats;
 
 use std::fmt::Write as _;
@@ -792,6 +794,49 @@ fn sig6(x: f64) -> String {
     format!("{x:.decimals$}")
 }
 
+/// Lays out `rows` under `header` in aligned columns (numbers right-aligned
+/// where `numeric` says so), with a rule under the header and after the
+/// last row.
+pub(crate) fn render_aligned<const K: usize>(
+    header: &[&str; K],
+    rows: &[[String; K]],
+    numeric: &[bool; K],
+) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[String]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let w = widths[i];
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if numeric[i] {
+                let _ = write!(text, "{cell:>w$}");
+            } else {
+                let _ = write!(text, "{cell:<w$}");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut out, &header.map(String::from));
+    let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    out.push_str(&"-".repeat(total));
+    out.push('\n');
+    for row in rows {
+        line(&mut out, row);
+    }
+    out.push_str(&"-".repeat(total));
+    out.push('\n');
+    out
+}
+
 /// Renders the results as an aligned text table followed by a footer that
 /// states the method.
 pub fn render_table(results: &[MetricResult]) -> String {
@@ -834,39 +879,8 @@ pub fn render_table(results: &[MetricResult]) -> String {
             ]);
         }
     }
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
     let numeric = [false, false, true, true, true, true, false];
-    let mut out = String::new();
-    let line = |out: &mut String, cells: &[String]| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            let w = widths[i];
-            if i > 0 {
-                text.push_str("  ");
-            }
-            if numeric[i] {
-                let _ = write!(text, "{cell:>w$}");
-            } else {
-                let _ = write!(text, "{cell:<w$}");
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&mut out, &header.map(String::from));
-    let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-    out.push_str(&"-".repeat(total));
-    out.push('\n');
-    for row in &rows {
-        line(&mut out, row);
-    }
-    out.push_str(&"-".repeat(total));
-    out.push('\n');
+    let mut out = render_aligned(&header, &rows, &numeric);
 
     let shown = results.iter().filter(|r| !r.is_little_row()).count();
     let failed = results.iter().filter(|r| !r.pass).count();
