@@ -36,8 +36,8 @@ use rand_distr::Distribution as _;
 use sim_core::rng::uniform_open01;
 use sim_core::stats::{LatencyHistogram, TimeWeighted};
 use sim_core::{
-    ArrivalProcess, Distribution, Model, RngStreams, Scheduler, SimDuration, SimTime, StreamKey,
-    StreamRng,
+    ArrivalProcess, Distribution, DurationStream, Model, RngStreams, Scheduler, SimDuration,
+    SimTime, StreamKey, StreamRng,
 };
 
 use super::balancer::{BackendInfo, Balancer};
@@ -334,7 +334,9 @@ pub(crate) struct PopulationState {
     think: Option<Distribution>,
     arrival_rng: StreamRng,
     request_rng: StreamRng,
-    demand_rng: StreamRng,
+    /// Each class's demands, drawn a few ahead (same values, less latency
+    /// on the event loop's critical path).
+    demand: Vec<DurationStream>,
     client_rng: StreamRng,
     class_cdf: Vec<f64>,
     zipf: Vec<Option<rand_distr::Zipf<f64>>>,
@@ -533,7 +535,19 @@ impl FleetModel {
                 think,
                 arrival_rng: stream("population-arrivals", p),
                 request_rng: stream("population-requests", p),
-                demand_rng: stream("population-demand", p),
+                demand: pc
+                    .classes
+                    .iter()
+                    .enumerate()
+                    .map(|(c, class)| {
+                        DurationStream::new(
+                            class.demand.clone(),
+                            streams.stream(
+                                StreamKey::named("population-demand").with_index(((p as u64) << 16) | c as u64),
+                            ),
+                        )
+                    })
+                    .collect(),
                 client_rng: stream("population-client", p),
                 class_cdf: cdf,
                 zipf,
@@ -710,7 +724,7 @@ impl FleetModel {
         let age = SimDuration::from_nanos(
             (uniform_open01(&mut pop.request_rng) * ttl.as_nanos() as f64) as u64,
         );
-        let demand = pc.classes[class].demand.sample_duration(&mut pop.demand_rng);
+        let demand = pop.demand[class].draw();
         if let Some(b) = pop.budget.as_mut() {
             b.on_request(now);
         }

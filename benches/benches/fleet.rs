@@ -1,0 +1,45 @@
+//! The bundled `three-region-active-active.toml` (30,000 requests/s over
+//! three regions and seven client populations, P2C balancers with zone
+//! awareness, outlier detection, retries with budgets and circuit breakers)
+//! through the whole fleet model, timed by criterion. Throughput counts
+//! requests created.
+//!
+//! Criterion runs a 1-minute simulated slice (≈ 1.8 M requests) so that a
+//! sample takes about a second; the figure — one simulated hour,
+//! ≈ 108 M requests, on one core — is measured with the release binary:
+//! `fleetsim run scenarios/three-region-active-active.toml --duration 1h`
+//! (see the README's Performance section). The rate per request is the same.
+
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use sim_models::{Format, Override};
+
+fn three_region(c: &mut Criterion) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/three-region-active-active.toml");
+    let text = std::fs::read_to_string(path).expect("the bundled scenario");
+    let overrides = [
+        Override::new("run.duration", "1min"),
+        Override::new("run.warmup", "10s"),
+    ];
+    let scenario =
+        sim_models::load_fleet_scenario(&text, Format::Toml, &overrides, &|_| Err("no files".into()))
+            .expect("the bundled scenario is valid");
+    let seed = scenario.default_seed();
+    let created = sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {})
+        .conservation
+        .created;
+    let mut group = c.benchmark_group("fleet");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15))
+        .throughput(Throughput::Elements(created));
+    group.bench_function("three-region-active-active/1min", |b| {
+        b.iter_with_large_drop(|| sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {}))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, three_region);
+criterion_main!(benches);
