@@ -156,15 +156,25 @@ fn run_fleet(args: &RunArgs, scenario: &sim_models::FleetScenario) -> anyhow::Re
     );
     progress.finish();
     let wall = started.elapsed().as_secs_f64();
-    let json = serde_json::to_string_pretty(&report).context("serializing the report")?;
+    // Reports are streamed, not built as one string: a long run's time
+    // series would otherwise double its memory at the very end.
     let mut stdout = std::io::stdout().lock();
     match args.format {
         OutputFormat::Text => write!(stdout, "{}", fleet_summary::render(&report))?,
-        OutputFormat::Json => writeln!(stdout, "{json}")?,
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &report).context("writing the report")?;
+            writeln!(stdout)?;
+        }
     }
     if let Some(out) = &args.output {
-        fs::write(out, format!("{json}\n"))
-            .with_context(|| format!("cannot write report `{}`", out.display()))?;
+        let write = || -> anyhow::Result<()> {
+            let mut file = std::io::BufWriter::new(fs::File::create(out)?);
+            serde_json::to_writer_pretty(&mut file, &report)?;
+            writeln!(file)?;
+            file.flush()?;
+            Ok(())
+        };
+        write().with_context(|| format!("cannot write report `{}`", out.display()))?;
         eprintln!("report written to {}", out.display());
     }
     if !args.quiet {

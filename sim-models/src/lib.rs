@@ -151,8 +151,8 @@ pub fn run_fleet(
     on_progress: &mut dyn FnMut(Progress),
 ) -> FleetReport {
     let (model, end, events) = fleet::simulate_fleet(&scenario.config, seed, on_progress);
-    fleet::build_fleet_report(
-        &model,
+    fleet::into_fleet_report(
+        model,
         end,
         events,
         seed,

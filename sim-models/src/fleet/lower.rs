@@ -24,7 +24,7 @@ use super::spec::{
     FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec, PopulationSpec, RetryOnSpec,
 };
 use crate::scenario::{
-    DEFAULT_SEED, MAX_ESTIMATED_EVENTS, MAX_SCENARIO_BYTES, MAX_SERIES_POINTS, MAX_TOTAL_SERVERS,
+    DEFAULT_SEED, MAX_ESTIMATED_EVENTS, MAX_SCENARIO_BYTES, MAX_TOTAL_SERVERS,
     Problem,
 };
 use crate::spec::{MAX_EMPIRICAL_POINTS, RateSpec, Seconds, parse_seconds};
@@ -436,7 +436,7 @@ pub(crate) fn lower(
         return Err(check.finish());
     }
     let c = &mut check;
-    let run = lower_run(c, &file.run);
+    let run = lower_run(c, &file.run, file.regions.len());
     let (instance_types, type_index) = lower_instance_types(c, file);
     if file.regions.is_empty() {
         c.add("regions", "at least one region is required");
@@ -475,7 +475,11 @@ pub(crate) fn lower(
 }
 
 /// `[run]`.
-fn lower_run(c: &mut Check, run: &FleetRunSpec) -> FleetRunConfig {
+/// Most time-series points a fleet report may hold, all series together
+/// (about 180 MB).
+pub const MAX_FLEET_SERIES_POINTS: u64 = 2_000_000;
+
+fn lower_run(c: &mut Check, run: &FleetRunSpec, regions: usize) -> FleetRunConfig {
     let duration = c.positive_time("run.duration", run.duration);
     let warmup = run
         .warmup
@@ -491,12 +495,16 @@ fn lower_run(c: &mut Check, run: &FleetRunSpec) -> FleetRunConfig {
         run.series_interval,
         SimDuration::from_secs(10),
     );
+    // One series for the fleet and one per region, each point ~90 bytes.
     let points = duration.as_nanos() / series_interval.as_nanos().max(1);
-    if points > MAX_SERIES_POINTS {
+    let series = regions as u64 + 1;
+    if points.saturating_mul(series) > MAX_FLEET_SERIES_POINTS {
         c.add(
             "run.series_interval",
             format!(
-                "duration / interval = {points} points, more than the {MAX_SERIES_POINTS} allowed"
+                "duration / interval = {points} points in each of {series} series (the fleet and \
+                 each region), more than the {MAX_FLEET_SERIES_POINTS} points a report may hold; \
+                 use a longer interval"
             ),
         );
     }
@@ -2059,7 +2067,7 @@ mod tests {
             "duration = \"10min\"\nseries_interval = \"1ns\"",
         ));
         assert!(
-            msg.contains("points, more than the 10000000 allowed"),
+            msg.contains("points a report may hold"),
             "{msg}"
         );
         let msg = error(&MINI.replace(
@@ -2067,7 +2075,7 @@ mod tests {
             "duration = \"10min\"\nseries_interval = \"1ns\"",
         ));
         assert!(
-            msg.contains("points, more than the 10000000 allowed"),
+            msg.contains("points a report may hold"),
             "{msg}"
         );
         let many = format!(

@@ -201,27 +201,30 @@ impl MinuteSlo {
     }
 }
 
-/// One bucket of a time series.
+/// One bucket of a time series. Values are single precision (seven
+/// significant digits, plenty for plots): a ten-hour run at 10 s buckets
+/// keeps 3,600 points per series, and half the bytes per point keeps a long
+/// run's memory close to a short one's.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SeriesPoint {
     /// Start of the bucket, seconds.
     pub t_s: f64,
     /// Requests ended per second in the bucket.
-    pub rate_per_s: f64,
+    pub rate_per_s: f32,
     /// Successful requests per second.
-    pub ok_per_s: f64,
+    pub ok_per_s: f32,
     /// Failed requests (any outcome but ok) in the bucket.
-    pub errors: u64,
+    pub errors: u32,
     /// Median latency of successful requests, seconds (null if none).
-    pub p50_s: Option<f64>,
+    pub p50_s: Option<f32>,
     /// 99th percentile latency of successful requests, seconds.
-    pub p99_s: Option<f64>,
+    pub p99_s: Option<f32>,
     /// Mean number of requests waiting in instance queues over the bucket.
-    pub queue_length: f64,
+    pub queue_length: f32,
     /// Mean share of workers busy over the bucket.
-    pub utilization: f64,
+    pub utilization: f32,
     /// Instances alive (booting, serving or draining) at the bucket's end.
-    pub instances: u64,
+    pub instances: u32,
 }
 
 /// The running bucket of a time series.
@@ -272,17 +275,17 @@ impl Bucket {
         instances: u64,
     ) -> SeriesPoint {
         let secs = width.as_secs_f64().max(1e-9);
-        let q = |q: f64| self.latency.quantile(q).map(|d| d.as_secs_f64());
+        let q = |q: f64| self.latency.quantile(q).map(|d| d.as_secs_f64() as f32);
         let point = SeriesPoint {
             t_s: start.as_secs_f64(),
-            rate_per_s: self.ended as f64 / secs,
-            ok_per_s: self.ok as f64 / secs,
-            errors: self.ended - self.ok,
+            rate_per_s: (self.ended as f64 / secs) as f32,
+            ok_per_s: (self.ok as f64 / secs) as f32,
+            errors: u32::try_from(self.ended - self.ok).unwrap_or(u32::MAX),
             p50_s: q(0.5),
             p99_s: q(0.99),
-            queue_length,
-            utilization,
-            instances,
+            queue_length: queue_length as f32,
+            utilization: utilization as f32,
+            instances: u32::try_from(instances).unwrap_or(u32::MAX),
         };
         self.ended = 0;
         self.ok = 0;

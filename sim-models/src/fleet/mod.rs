@@ -22,7 +22,7 @@ use sim_core::{Observer, Simulation, SimTime, TraceHasher};
 
 pub use config::FleetConfig;
 pub use model::{Conservation, Event, FleetModel};
-pub use report::{FleetReport, FleetReportContext, build_fleet_report};
+pub use report::{FleetReport, FleetReportContext, build_fleet_report, into_fleet_report};
 
 use crate::network::Progress;
 

@@ -569,6 +569,14 @@ impl FleetModel {
                 created: 0,
             });
         }
+        // Exactly the buckets the run will close, so a long run's series
+        // never sit in a half-empty doubled allocation.
+        let buckets = (config.run.duration.as_nanos() / config.run.series_interval.as_nanos().max(1))
+            as usize
+            + 1;
+        for region in &mut regions {
+            region.series.reserve_exact(buckets);
+        }
         let mut model = FleetModel {
             config: config.clone(),
             requests: Slab::default(),
@@ -580,7 +588,7 @@ impl FleetModel {
                 .map(|_| LatencyHistogram::new())
                 .collect(),
             bucket: Bucket::new(),
-            series: Vec::new(),
+            series: Vec::with_capacity(buckets),
             bucket_start: SimTime::ZERO,
             measuring: config.run.warmup.is_zero(),
             created: 0,

@@ -237,9 +237,41 @@ pub struct FleetReportContext {
     pub reproduce: String,
 }
 
-/// Builds the report of a finished run that ended at `end`.
+/// Builds the report of a finished run that ended at `end` (copying the
+/// time series; see [`into_fleet_report`]).
 pub fn build_fleet_report(
     model: &FleetModel,
+    end: SimTime,
+    events: u64,
+    seed: u64,
+    ctx: &FleetReportContext,
+) -> FleetReport {
+    let series = (
+        model.series.clone(),
+        model.regions.iter().map(|r| r.series.clone()).collect(),
+    );
+    build(model, series, end, events, seed, ctx)
+}
+
+/// [`build_fleet_report`] that moves the time series out of the model
+/// instead of copying them: a long run's series are its largest data.
+pub fn into_fleet_report(
+    mut model: FleetModel,
+    end: SimTime,
+    events: u64,
+    seed: u64,
+    ctx: &FleetReportContext,
+) -> FleetReport {
+    let series = (
+        std::mem::take(&mut model.series),
+        model.regions.iter_mut().map(|r| std::mem::take(&mut r.series)).collect(),
+    );
+    build(&model, series, end, events, seed, ctx)
+}
+
+fn build(
+    model: &FleetModel,
+    (global_series, region_series): (Vec<SeriesPoint>, Vec<Vec<SeriesPoint>>),
     end: SimTime,
     events: u64,
     seed: u64,
@@ -349,14 +381,14 @@ pub fn build_fleet_report(
         conservation: model.conservation().into(),
         series: SeriesReport {
             interval_s: config.run.series_interval.as_secs_f64(),
-            global: model.series.clone(),
+            global: global_series,
             regions: config
                 .regions
                 .iter()
-                .zip(&model.regions)
-                .map(|(rc, rs)| RegionSeries {
+                .zip(region_series)
+                .map(|(rc, points)| RegionSeries {
                     name: rc.name.clone(),
-                    points: rs.series.clone(),
+                    points,
                 })
                 .collect(),
         },
