@@ -201,3 +201,126 @@ fn help_shows_examples() {
         "{text}"
     );
 }
+
+/// The bundled fleet scenarios, shortened to 30 simulated seconds.
+fn fleet_scenarios() -> Vec<&'static str> {
+    vec![
+        "scenarios/single-region.toml",
+        "scenarios/three-region-active-active.toml",
+        "scenarios/flash-crowd-10x.toml",
+        "scenarios/region-outage.toml",
+    ]
+}
+
+#[test]
+fn fleet_scenarios_run_and_conserve_requests() {
+    let dir = std::env::temp_dir().join(format!("fleetsim-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for scenario in fleet_scenarios() {
+        let out_file = dir.join("report.json");
+        let out = fleetsim(&[
+            "run",
+            scenario,
+            "--duration",
+            "30s",
+            "--set",
+            "run.warmup=5s",
+            "--out",
+            out_file.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(out.status.success(), "{scenario}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("conserved") && text.contains("all regions"), "{text}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+        assert_eq!(report["conservation"]["holds"], true, "{scenario}");
+        assert!(report["global"]["requests"].as_u64().unwrap() > 0, "{scenario}");
+        assert_eq!(report["measured_to_s"], 30.0);
+        assert!(report["reproduce"].as_str().unwrap().contains("--set 'run.duration=30s'"));
+        assert!(!report["series"]["global"].as_array().unwrap().is_empty());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn fleet_runs_are_reproducible_and_check_says_so() {
+    let args = [
+        "run",
+        "scenarios/region-outage.toml",
+        "--duration",
+        "20s",
+        "--set",
+        "run.warmup=0s",
+        "--format",
+        "json",
+        "-q",
+    ];
+    let a = fleetsim(&args);
+    let b = fleetsim(&args);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert_eq!(stdout(&a), stdout(&b));
+    let other_seed = fleetsim(&[
+        "run",
+        "scenarios/region-outage.toml",
+        "--duration",
+        "20s",
+        "--set",
+        "run.warmup=0s",
+        "--format",
+        "json",
+        "-q",
+        "--seed",
+        "99",
+    ]);
+    assert_ne!(stdout(&a), stdout(&other_seed));
+    let check = fleetsim(&[
+        "check",
+        "scenarios/single-region.toml",
+        "--set",
+        "run.duration=20s",
+        "--set",
+        "run.warmup=0s",
+    ]);
+    assert!(check.status.success(), "{}", stdout(&check));
+    assert!(stdout(&check).contains("deterministic: yes"));
+}
+
+#[test]
+fn fleet_bad_input_names_the_field() {
+    let out = fleetsim(&[
+        "run",
+        "scenarios/single-region.toml",
+        "--set",
+        "regions[0].balancer.algorithm=fastest",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("regions[0].balancer.algorithm") && err.contains("set on the command line"),
+        "{err}"
+    );
+    let out = fleetsim(&["run", "scenarios/single-region.toml", "--set", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--set nonsense"), "{}", stderr(&out));
+    let out = fleetsim(&[
+        "run",
+        "scenarios/single-region.toml",
+        "--set",
+        "regions[0].groups[0].instances=1000000000000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("more than the"), "{}", stderr(&out));
+    let out = fleetsim(&["run", "scenarios/stations/mm1.toml", "--duration", "1h"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("station scenario"), "{}", stderr(&out));
+}
+
+#[test]
+fn schema_describes_fleet_files() {
+    let out = fleetsim(&["schema"]);
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let text = schema.to_string();
+    assert!(text.contains("regions") && text.contains("populations"), "{text}");
+}
