@@ -900,6 +900,12 @@ impl FleetModel {
     fn client_result(&mut self, a: u32, result: Outcome, now: SimTime, sched: &mut Scheduler<Event>) {
         let at = &self.attempts.items[a as usize];
         let (slot, generation, region, p) = (at.request, at.request_generation, at.region, at.pop as usize);
+        let req = &self.requests.items[slot as usize];
+        if !req.in_use || req.generation != generation {
+            // The request already ended (another copy answered): the client
+            // cancelled this copy, so its fate is no signal to the breaker.
+            return;
+        }
         if let Some(b) = self.pops[p].breakers.get_mut(region as usize) {
             if result == Outcome::Ok {
                 b.on_success(now);
@@ -908,9 +914,6 @@ impl FleetModel {
             }
         }
         let req = &mut self.requests.items[slot as usize];
-        if !req.in_use || req.generation != generation {
-            return; // the request already ended (another copy answered)
-        }
         req.live_attempts -= 1;
         if result == Outcome::Ok {
             self.finish(slot, Outcome::Ok, now, sched, true);
@@ -1419,10 +1422,12 @@ impl Model for FleetModel {
             Event::Uneject { region, instance } => {
                 let (r, i) = (region as usize, instance as usize);
                 let reg = &mut self.regions[r];
+                // A timer left over from an earlier, shorter ejection does
+                // nothing: the detector knows the current ejection's end.
                 if let Some(o) = reg.outlier.as_mut() {
                     o.uneject(i, now);
+                    reg.instances[i].ejected = o.is_ejected(i);
                 }
-                reg.instances[i].ejected = false;
                 update_eligibility(reg, i);
             }
             Event::Booted { region, instance } => {

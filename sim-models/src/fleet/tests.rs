@@ -185,3 +185,69 @@ fn speed_probe() {
         r.global.latency.p99_s
     );
 }
+
+#[test]
+fn booting_instances_take_traffic_only_once_healthy() {
+    let mut c = pool(Algorithm::RoundRobin, 4, 0.5, 120);
+    c.run.warmup = SimDuration::ZERO;
+    c.populations[0].classes[0].demand = sim_core::Distribution::exponential(0.1).unwrap();
+    c.populations[0].load = LoadConfig::Open(sim_core::RateProfile::constant(10.0).unwrap());
+    c.regions[0].balancer.fail_open = false;
+    c.regions[0].balancer.health_check.interval = SimDuration::from_secs(5);
+    c.regions[0].groups[0].start_booting = true;
+    c.regions[0].groups[0].boot = sim_core::Distribution::constant(30.0).unwrap();
+    c.regions[0].balancer.slow_start = Some(SlowStartConfig {
+        window: SimDuration::from_secs(30),
+        aggression: 1.0,
+        min_weight: 0.1,
+    });
+    let r = run(&c, 4);
+    let o = r.global.outcomes;
+    // Booted at 30 s, healthy at the first check after (a new target needs
+    // one pass): about 30-35 s of "no healthy backend", then success.
+    let refused_s = o.no_healthy_backend as f64 / 10.0;
+    assert!(refused_s > 25.0 && refused_s < 40.0, "{o:?}");
+    assert!(o.ok > 700, "{o:?}");
+    assert!(r.conservation.holds);
+}
+
+#[test]
+fn outlier_detection_ejects_instances_that_reject() {
+    // Tiny queues at high load: instances reject, get ejected, come back.
+    let mut c = pool(Algorithm::Random, 10, 0.97, 600);
+    c.instance_types[0].queue_capacity = Some(1);
+    c.regions[0].balancer.outlier = Some(OutlierConfig {
+        consecutive_errors: 3,
+        interval: SimDuration::from_secs(10),
+        base_ejection: SimDuration::from_secs(5),
+        max_ejection: SimDuration::from_secs(60),
+        max_ejection_percent: 20.0,
+    });
+    let r = run(&c, 6);
+    assert!(r.regions[0].ejections > 0);
+    assert!(r.conservation.holds);
+}
+
+#[test]
+fn zone_aware_routing_keeps_traffic_local_until_overloaded() {
+    // Zone a has one instance, b three, c two; clients are spread evenly
+    // over the zones, so zone a's instance gets a third of the traffic.
+    let mut c = pool(Algorithm::PowerOfChoices { choices: 2 }, 6, 0.3, 4_000);
+    c.regions[0].zones = vec!["a".into(), "b".into(), "c".into()];
+    c.regions[0].groups[0].zones = vec![0, 1, 1, 1, 2, 2];
+    let mean = |c: &FleetConfig| run(c, 8).global.latency.mean_s;
+    let global = mean(&c);
+    c.regions[0].balancer.zone_aware = Some(ZoneAwareConfig {
+        spill_utilization: 5.0, // never spills
+    });
+    let strict = mean(&c);
+    c.regions[0].balancer.zone_aware = Some(ZoneAwareConfig {
+        spill_utilization: 0.8,
+    });
+    let spilling = mean(&c);
+    // Strictly local: zone a is an M/M/1 at rho = 0.6 (W = 2.5), the others
+    // lightly loaded: about 1.5 overall, against about 1.05 region-wide.
+    assert!(strict > 1.35 && strict > global + 0.3, "strict {strict} global {global}");
+    // Spilling when the local zone is busy gets most of the difference back.
+    assert!(spilling < strict - 0.2, "spilling {spilling} strict {strict}");
+}
