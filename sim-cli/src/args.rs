@@ -44,9 +44,12 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  fleetsim schema > fleet-scenario.schema.json")]
     Schema,
     /// Compare simulated queues with queueing theory (M/M/1, M/M/c, M/D/1,
-    /// M/G/1, M/M/c/c, M/M/c/K, Jackson tandem) and print the table; exits
+    /// M/G/1, M/M/c/c, M/M/c/K, Jackson tandem) and print the table; with
+    /// `--fleet` the same cases through the full fleet path, with
+    /// `--balancing` load balancers against the supermarket model. Exits
     /// non-zero if any comparison fails.
-    #[command(after_help = "Examples:\n  fleetsim validate\n  fleetsim validate --quick --jobs 2")]
+    #[command(after_help = "Examples:\n  fleetsim validate\n  fleetsim validate --quick --jobs 2\n  \
+        fleetsim validate --fleet --balancing    # all three tables (~5 min on 2 cores)")]
     Validate(ValidateArgs),
 }
 
@@ -100,6 +103,14 @@ pub(crate) struct ValidateArgs {
     /// Run only the fast subset used by the default test run.
     #[arg(long)]
     pub(crate) quick: bool,
+    /// Also run the station cases as one-region fleets (client → DNS →
+    /// balancer → instance).
+    #[arg(long)]
+    pub(crate) fleet: bool,
+    /// Also compare random, power-of-two-choices and least-outstanding
+    /// routing with Mitzenmacher's supermarket model (N = 10, 100, 1000).
+    #[arg(long)]
+    pub(crate) balancing: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, short)]
     pub(crate) jobs: Option<usize>,

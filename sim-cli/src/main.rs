@@ -297,6 +297,32 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let progress = |line: &str| eprintln!("{line}");
     let results = pool.install(|| validation::run_cases(&cases, args.seed, &progress));
+    let mut extra_failures = 0;
+    let mut extra_tables = String::new();
+    if args.fleet {
+        let fleet = pool.install(|| {
+            validation::run_fleet_cases(
+                &validation::fleet_station_cases(args.quick),
+                args.seed,
+                &progress,
+            )
+        });
+        extra_failures += fleet.iter().filter(|r| !r.pass).count();
+        extra_tables.push_str("\nStation cases through the fleet model:\n");
+        extra_tables.push_str(&validation::render_fleet_table(&fleet));
+    }
+    if args.balancing {
+        let balancing = pool.install(|| {
+            validation::run_balancing(
+                &validation::balancing_cases(args.quick),
+                args.seed,
+                &progress,
+            )
+        });
+        extra_failures += balancing.iter().filter(|r| !r.pass).count();
+        extra_tables.push_str("\nLoad balancing against the supermarket model:\n");
+        extra_tables.push_str(&validation::render_balancing_table(&balancing));
+    }
     eprintln!(
         "validation took {:.1} s wall",
         started.elapsed().as_secs_f64()
@@ -312,7 +338,8 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         little.len() - failed_little,
         little.len()
     );
-    Ok(if failed_intervals + failed_little == 0 {
+    print!("{extra_tables}");
+    Ok(if failed_intervals + failed_little + extra_failures == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -395,12 +395,19 @@ mod tests {
     fn supermarket_model_values() {
         // d = 1 is M/M/1; d = 2 is 1 + λ² + λ⁶ + λ¹⁴ + …
         for lambda in [0.5, 0.9, 0.99] {
-            assert!(close(supermarket_time(1, lambda), mm1(lambda, 1.0).w, 1e-12));
+            assert!(close(
+                supermarket_time(1, lambda),
+                mm1(lambda, 1.0).w,
+                1e-12
+            ));
             let direct: f64 = (1..40)
                 .map(|i| lambda.powi((1_i32 << i.min(30)) - 2))
                 .take_while(|t| *t > 0.0)
                 .sum();
-            assert!(close(supermarket_time(2, lambda), direct, 1e-12), "λ={lambda}");
+            assert!(
+                close(supermarket_time(2, lambda), direct, 1e-12),
+                "λ={lambda}"
+            );
         }
         // policy-semantics.md §6: 2.614 at λ = 0.9.
         assert_eq!(format!("{:.3}", supermarket_time(2, 0.9)), "2.614");

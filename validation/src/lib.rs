@@ -55,11 +55,29 @@
 //! ```
 //!
 //! Both run [`standard_cases`] and print the table.
+//!
+//! # Other tables
+//!
+//! - [`balancing`]: random, two-choices and least-outstanding routing over
+//!   pools of N single-worker instances against the supermarket model
+//!   ([`balancing_cases`], [`run_balancing`], [`render_balancing_table`]).
+//! - [`fleet_cases`]: the single-station cases above run through the full
+//!   fleet model as one-region fleets ([`fleet_station_cases`],
+//!   [`run_fleet_cases`], [`render_fleet_table`]).
+//!
+//! Their quick subsets run in `cargo test -p validation`; the full tables
+//! with `FLEETSIM_FULL_VALIDATION=1` (tests `full_balancing_table` and
+//! `full_fleet_station_set`).
 
 pub mod analytic;
 pub mod balancing;
 pub mod fleet_cases;
 pub mod stats;
+
+pub use balancing::{
+    BalancingCase, BalancingResult, Policy, balancing_cases, render_balancing_table, run_balancing,
+};
+pub use fleet_cases::{FleetCase, fleet_station_cases, render_fleet_table, run_fleet_cases};
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -602,46 +620,104 @@ fn percent(x: f64) -> String {
     format!("{:.2}%", 100.0 * x)
 }
 
+/// Judges one metric: the Student-t interval of the replication values `xs`
+/// at level `confidence` must hold `analytic`, and its half-width must stay
+/// below `half_width_limit` of it (when there is a limit).
+pub(crate) fn judge_metric(
+    case: &str,
+    metric: &str,
+    analytic: f64,
+    xs: &[f64],
+    confidence: f64,
+    half_width_limit: Option<f64>,
+    utilisation: f64,
+) -> MetricResult {
+    let ci = stats::student_t_interval(xs, confidence);
+    let mut problems = Vec::new();
+    if !ci.contains(analytic) {
+        problems.push("analytic outside CI".to_string());
+    }
+    let relative = ci.half_width / analytic.abs();
+    if let Some(limit) = half_width_limit
+        && (relative.is_nan() || relative >= limit)
+    {
+        problems.push(format!(
+            "half-width {} > {}",
+            percent(relative),
+            percent(limit).replace(".00", "")
+        ));
+    }
+    let pass = problems.is_empty();
+    let note = if !pass {
+        problems.join("; ")
+    } else if half_width_limit.is_none() {
+        format!("ρ>{HALF_WIDTH_UTILISATION}: coverage only")
+    } else {
+        String::new()
+    };
+    MetricResult {
+        case: case.to_string(),
+        metric: metric.to_string(),
+        analytic,
+        mean: ci.mean,
+        half_width: ci.half_width,
+        confidence,
+        replications: xs.len(),
+        utilisation,
+        pass,
+        note,
+    }
+}
+
+/// A case's Little's-law row from the largest relative gap `gap`, seen in
+/// replication `replication` at `place` (e.g. `"station s0"`), out of
+/// `replications`.
+pub(crate) fn little_row(
+    case: &str,
+    gap: f64,
+    replication: usize,
+    place: &str,
+    replications: usize,
+    utilisation: f64,
+) -> MetricResult {
+    let pass = gap < LITTLE_TOLERANCE;
+    let note = if pass {
+        String::new()
+    } else {
+        format!(
+            "Little's law gap {} in replication {replication} ({place}) > {}",
+            percent(gap),
+            percent(LITTLE_TOLERANCE)
+        )
+    };
+    MetricResult {
+        case: case.to_string(),
+        metric: LITTLE_METRIC.to_string(),
+        analytic: 0.0,
+        mean: gap,
+        half_width: 0.0,
+        confidence: 1.0,
+        replications,
+        utilisation,
+        pass,
+        note,
+    }
+}
+
 /// Judges one case's replications.
 fn evaluate(case: &Case, reps: &[Replication], confidence: f64) -> Vec<MetricResult> {
     let mut out = Vec::with_capacity(case.metrics.len() + 1);
     for (k, m) in case.metrics.iter().enumerate() {
         let xs: Vec<f64> = reps.iter().map(|r| r.values[k]).collect();
-        let ci = stats::student_t_interval(&xs, confidence);
-        let mut problems = Vec::new();
-        if !ci.contains(m.analytic) {
-            problems.push("analytic outside CI".to_string());
-        }
-        let relative = ci.half_width / m.analytic.abs();
-        if let Some(limit) = case.half_width_limit
-            && (relative.is_nan() || relative >= limit)
-        {
-            problems.push(format!(
-                "half-width {} > {}",
-                percent(relative),
-                percent(limit).replace(".00", "")
-            ));
-        }
-        let pass = problems.is_empty();
-        let note = if !pass {
-            problems.join("; ")
-        } else if case.half_width_limit.is_none() {
-            format!("ρ>{HALF_WIDTH_UTILISATION}: coverage only")
-        } else {
-            String::new()
-        };
-        out.push(MetricResult {
-            case: case.name.clone(),
-            metric: m.name.clone(),
-            analytic: m.analytic,
-            mean: ci.mean,
-            half_width: ci.half_width,
+        out.push(judge_metric(
+            &case.name,
+            &m.name,
+            m.analytic,
+            &xs,
             confidence,
-            replications: reps.len(),
-            utilisation: case.utilisation,
-            pass,
-            note,
-        });
+            case.half_width_limit,
+            case.utilisation,
+        ));
     }
     // Little's law: every station of every replication.
     let (worst_rep, worst) = reps.iter().enumerate().fold((0, &reps[0]), |best, (i, r)| {
@@ -651,29 +727,15 @@ fn evaluate(case: &Case, reps: &[Replication], confidence: f64) -> Vec<MetricRes
             best
         }
     });
-    let pass = worst.little_gap < LITTLE_TOLERANCE;
     let station = &case.config.stations[worst.little_station].name;
-    let note = if pass {
-        String::new()
-    } else {
-        format!(
-            "Little's law gap {} in replication {worst_rep} (station {station}) > {}",
-            percent(worst.little_gap),
-            percent(LITTLE_TOLERANCE)
-        )
-    };
-    out.push(MetricResult {
-        case: case.name.clone(),
-        metric: LITTLE_METRIC.to_string(),
-        analytic: 0.0,
-        mean: worst.little_gap,
-        half_width: 0.0,
-        confidence: 1.0,
-        replications: reps.len(),
-        utilisation: case.utilisation,
-        pass,
-        note,
-    });
+    out.push(little_row(
+        &case.name,
+        worst.little_gap,
+        worst_rep,
+        &format!("station {station}"),
+        reps.len(),
+        case.utilisation,
+    ));
     out
 }
 
@@ -840,6 +902,34 @@ pub(crate) fn render_aligned<const K: usize>(
 /// Renders the results as an aligned text table followed by a footer that
 /// states the method.
 pub fn render_table(results: &[MetricResult]) -> String {
+    let (mut out, family, level, subset) = render_metric_rows(results);
+    let _ = writeln!(
+        out,
+        "Method: independent replications (seeded from the master seed, case name and replication index), \
+         each run to a fixed horizon;\n\
+         warm-up deleted by truncation: all statistics reset at the warm-up instant, warm-up = {WARMUP_RELAXATION_TIMES:.0} relaxation times\n\
+         (1+SCV)/2 · 1/(cμ(1−√ρ)²) of the slowest queue (summed over tandem stations), at least {MIN_WARMUP_SERVICE_TIMES:.0} mean service times;\n\
+         one observation per replication = its measured-window mean; two-sided Student-t intervals, Bonferroni-adjusted\n\
+         for m = {family} comparisons{subset}: each at level 1 − {:.2}/m = {:.4}%,\n\
+         so the table is a simultaneous {:.0}% confidence statement.",
+        1.0 - FAMILY_CONFIDENCE,
+        100.0 * level,
+        100.0 * FAMILY_CONFIDENCE
+    );
+    let _ = writeln!(
+        out,
+        "Pass: analytic value inside the interval, and half-width < {} of it unless the case has an unbounded queue at ρ > {HALF_WIDTH_UTILISATION}\n\
+         (coverage only); Little's law L = λW checked on every station of every replication, max relative gap < {}.",
+        percent(HALF_WIDTH_LIMIT).replace(".00", ""),
+        percent(LITTLE_TOLERANCE)
+    );
+    out
+}
+
+/// The rows of [`render_table`] and the line that counts them; also the
+/// Bonferroni family size and level behind the intervals, and a remark
+/// when the run shows only part of the family.
+pub(crate) fn render_metric_rows(results: &[MetricResult]) -> (String, usize, f64, String) {
     let header = [
         "case",
         "metric",
@@ -902,27 +992,7 @@ pub fn render_table(results: &[MetricResult]) -> String {
     } else {
         String::new()
     };
-    let _ = writeln!(
-        out,
-        "Method: independent replications (seeded from the master seed, case name and replication index), \
-         each run to a fixed horizon;\n\
-         warm-up deleted by truncation: all statistics reset at the warm-up instant, warm-up = {WARMUP_RELAXATION_TIMES:.0} relaxation times\n\
-         (1+SCV)/2 · 1/(cμ(1−√ρ)²) of the slowest queue (summed over tandem stations), at least {MIN_WARMUP_SERVICE_TIMES:.0} mean service times;\n\
-         one observation per replication = its measured-window mean; two-sided Student-t intervals, Bonferroni-adjusted\n\
-         for m = {family} comparisons{subset}: each at level 1 − {:.2}/m = {:.4}%,\n\
-         so the table is a simultaneous {:.0}% confidence statement.",
-        1.0 - FAMILY_CONFIDENCE,
-        100.0 * level,
-        100.0 * FAMILY_CONFIDENCE
-    );
-    let _ = writeln!(
-        out,
-        "Pass: analytic value inside the interval, and half-width < {} of it unless the case has an unbounded queue at ρ > {HALF_WIDTH_UTILISATION}\n\
-         (coverage only); Little's law L = λW checked on every station of every replication, max relative gap < {}.",
-        percent(HALF_WIDTH_LIMIT).replace(".00", ""),
-        percent(LITTLE_TOLERANCE)
-    );
-    out
+    (out, family, level, subset)
 }
 
 #[cfg(test)]

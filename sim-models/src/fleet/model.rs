@@ -771,7 +771,16 @@ impl FleetModel {
         }
         if let Some(HedgeConfig { delay, .. }) = self.config.populations[p].client.hedge {
             let t = after(now, delay);
-            self.pops[p].hedges.push_back((t, slot, generation));
+            let requests = &self.requests.items;
+            let hedges = &mut self.pops[p].hedges;
+            while let Some(&(_, old, old_generation)) = hedges.front() {
+                let req = &requests[old as usize];
+                if req.in_use && req.generation == old_generation {
+                    break;
+                }
+                hedges.pop_front();
+            }
+            hedges.push_back((t, slot, generation));
             self.arm_timer(p, t, sched);
         }
     }
@@ -822,7 +831,19 @@ impl FleetModel {
             req.attempts += 1;
         }
         let deadline = after(now, timeout);
-        self.pops[p].timeouts.push_back((deadline, a, generation));
+        // Drop answered attempts from the front as we go, so the queue holds
+        // about the attempts in flight rather than every attempt of the last
+        // timeout period.
+        let attempts = &self.attempts.items;
+        let timeouts = &mut self.pops[p].timeouts;
+        while let Some(&(_, old, old_generation)) = timeouts.front() {
+            let at = &attempts[old as usize];
+            if at.in_use && at.generation == old_generation && at.live {
+                break;
+            }
+            timeouts.pop_front();
+        }
+        timeouts.push_back((deadline, a, generation));
         self.arm_timer(p, deadline, sched);
         // One lane per (population, region, direction): a fixed latency keeps
         // each lane in time order.
