@@ -16,15 +16,19 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use sim_models::{Format, Override};
 
 fn three_region(c: &mut Criterion) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/three-region-active-active.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/three-region-active-active.toml"
+    );
     let text = std::fs::read_to_string(path).expect("the bundled scenario");
     let overrides = [
         Override::new("run.duration", "1min"),
         Override::new("run.warmup", "10s"),
     ];
-    let scenario =
-        sim_models::load_fleet_scenario(&text, Format::Toml, &overrides, &|_| Err("no files".into()))
-            .expect("the bundled scenario is valid");
+    let scenario = sim_models::load_fleet_scenario(&text, Format::Toml, &overrides, &|_| {
+        Err("no files".into())
+    })
+    .expect("the bundled scenario is valid");
     let seed = scenario.default_seed();
     let created = sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {})
         .conservation

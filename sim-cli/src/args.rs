@@ -38,7 +38,9 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Run a scenario twice and compare hashes of the full event traces and
     /// the reports: a determinism self-check for your own scenarios.
-    #[command(after_help = "Examples:\n  fleetsim check scenarios/region-outage.toml --seed 3\n  fleetsim check scenarios/stations/mm4.toml")]
+    #[command(
+        after_help = "Examples:\n  fleetsim check scenarios/region-outage.toml --seed 3\n  fleetsim check scenarios/stations/mm4.toml"
+    )]
     Check(CheckArgs),
     /// Print the JSON Schema of fleet scenario files (for editors).
     #[command(after_help = "Example:\n  fleetsim schema > fleet-scenario.schema.json")]
@@ -48,8 +50,10 @@ pub(crate) enum Command {
     /// `--fleet` the same cases through the full fleet path, with
     /// `--balancing` load balancers against the supermarket model. Exits
     /// non-zero if any comparison fails.
-    #[command(after_help = "Examples:\n  fleetsim validate\n  fleetsim validate --quick --jobs 2\n  \
-        fleetsim validate --fleet --balancing    # all three tables (~5 min on 2 cores)")]
+    #[command(
+        after_help = "Examples:\n  fleetsim validate\n  fleetsim validate --quick --jobs 2\n  \
+        fleetsim validate --fleet --balancing    # all three tables (~5 min on 2 cores)"
+    )]
     Validate(ValidateArgs),
 }
 

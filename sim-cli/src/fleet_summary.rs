@@ -9,7 +9,7 @@ use sim_models::fleet::report::{FleetReport, ScopeReport};
 use crate::summary::{opt_secs, secs};
 
 fn pct(x: f64) -> String {
-    if x >= 0.9999 && x < 1.0 {
+    if (0.9999..1.0).contains(&x) {
         format!("{:.3}%", 100.0 * x)
     } else {
         format!("{:.2}%", 100.0 * x)
@@ -66,7 +66,11 @@ fn scope_header(out: &mut String, first: &str) {
 pub(crate) fn render(r: &FleetReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "scenario   {} (hash {})", r.scenario, r.scenario_hash);
-    let _ = writeln!(out, "seed       {}    fleetsim {}", r.seed, r.fleetsim_version);
+    let _ = writeln!(
+        out,
+        "seed       {}    fleetsim {}",
+        r.seed, r.fleetsim_version
+    );
     let _ = writeln!(
         out,
         "window     {} .. {} ({}), {} events",
@@ -154,7 +158,11 @@ pub(crate) fn render(r: &FleetReport) -> String {
         c.created,
         c.ended,
         c.in_flight,
-        if c.holds { "conserved" } else { "NOT CONSERVED (a fleetsim bug)" }
+        if c.holds {
+            "conserved"
+        } else {
+            "NOT CONSERVED (a fleetsim bug)"
+        }
     );
     out
 }

@@ -36,7 +36,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check_scenario(args),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&sim_models::fleet_json_schema())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&sim_models::fleet_json_schema())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => validate(args),

@@ -152,7 +152,10 @@ impl<E> EventQueue<E> {
         if l >= self.lanes.len() {
             self.lanes.resize_with(l + 1, VecDeque::new);
         }
-        if self.lanes[l].back().is_some_and(|e| (e.key >> 64) as u64 > time.as_nanos()) {
+        if self.lanes[l]
+            .back()
+            .is_some_and(|e| (e.key >> 64) as u64 > time.as_nanos())
+        {
             return self.push(time, event);
         }
         let seq = self.next_seq;
@@ -200,7 +203,11 @@ impl<E> EventQueue<E> {
     #[inline]
     fn min_key(&self) -> Option<(u128, bool)> {
         match (self.heap.first(), self.lane_heads.get(self.lane_min)) {
-            (Some(h), Some(l)) => Some(if l.0 < h.key { (l.0, true) } else { (h.key, false) }),
+            (Some(h), Some(l)) => Some(if l.0 < h.key {
+                (l.0, true)
+            } else {
+                (h.key, false)
+            }),
             (Some(h), None) => Some((h.key, false)),
             (None, Some(l)) => Some((l.0, true)),
             (None, None) => None,
@@ -431,7 +438,11 @@ mod tests {
             let lane = (rng.next_u64() % 5) as u32;
             // Lane 4 gets random delays (often out of order: falls back to
             // the heap); lanes 0-3 fixed delays per lane.
-            let delay = if lane == 4 { rng.next_u64() % 40 } else { 10 * u64::from(lane) };
+            let delay = if lane == 4 {
+                rng.next_u64() % 40
+            } else {
+                10 * u64::from(lane)
+            };
             let t = now + SimDuration::from_nanos(delay);
             latest = latest.max(t);
             let id = with_lanes.push_lane(lane, t, i);

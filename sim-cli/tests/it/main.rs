@@ -231,13 +231,24 @@ fn fleet_scenarios_run_and_conserve_requests() {
         ]);
         assert!(out.status.success(), "{scenario}: {}", stderr(&out));
         let text = stdout(&out);
-        assert!(text.contains("conserved") && text.contains("all regions"), "{text}");
+        assert!(
+            text.contains("conserved") && text.contains("all regions"),
+            "{text}"
+        );
         let report: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
         assert_eq!(report["conservation"]["holds"], true, "{scenario}");
-        assert!(report["global"]["requests"].as_u64().unwrap() > 0, "{scenario}");
+        assert!(
+            report["global"]["requests"].as_u64().unwrap() > 0,
+            "{scenario}"
+        );
         assert_eq!(report["measured_to_s"], 30.0);
-        assert!(report["reproduce"].as_str().unwrap().contains("--set 'run.duration=30s'"));
+        assert!(
+            report["reproduce"]
+                .as_str()
+                .unwrap()
+                .contains("--set 'run.duration=30s'")
+        );
         assert!(!report["series"]["global"].as_array().unwrap().is_empty());
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -313,7 +324,11 @@ fn fleet_bad_input_names_the_field() {
     assert!(stderr(&out).contains("more than the"), "{}", stderr(&out));
     let out = fleetsim(&["run", "scenarios/stations/mm1.toml", "--duration", "1h"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("station scenario"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("station scenario"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -322,5 +337,8 @@ fn schema_describes_fleet_files() {
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let text = schema.to_string();
-    assert!(text.contains("regions") && text.contains("populations"), "{text}");
+    assert!(
+        text.contains("regions") && text.contains("populations"),
+        "{text}"
+    );
 }

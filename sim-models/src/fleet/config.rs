@@ -440,7 +440,8 @@ impl FleetConfig {
                 duration,
                 warmup,
                 default_seed: 1,
-                series_interval: SimDuration::from_secs(10).max(SimDuration::from_nanos(duration.as_nanos() / 1000)),
+                series_interval: SimDuration::from_secs(10)
+                    .max(SimDuration::from_nanos(duration.as_nanos() / 1000)),
                 slo: SloConfig {
                     latency: SimDuration::from_secs_f64(10.0 * mean_demand_s),
                     target: 0.99,

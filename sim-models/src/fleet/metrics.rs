@@ -159,11 +159,9 @@ impl ScopeStats {
     pub fn record(&mut self, outcome: Outcome, latency: SimDuration, slo_latency: SimDuration) {
         self.outcomes.add(outcome);
         self.minutes.total += 1;
-        if outcome == Outcome::Ok {
-            if latency <= slo_latency {
-                self.good += 1;
-                self.minutes.good += 1;
-            }
+        if outcome == Outcome::Ok && latency <= slo_latency {
+            self.good += 1;
+            self.minutes.good += 1;
         }
     }
 }

@@ -18,7 +18,7 @@ pub mod overrides;
 pub mod report;
 pub mod spec;
 
-use sim_core::{Observer, Simulation, SimTime, TraceHasher};
+use sim_core::{Observer, SimTime, Simulation, TraceHasher};
 
 pub use config::FleetConfig;
 pub use model::{Conservation, Event, FleetModel};
@@ -41,7 +41,10 @@ pub fn simulate_fleet(
 }
 
 /// [`simulate_fleet`] that also hashes the full event trace.
-pub fn simulate_fleet_traced(config: &FleetConfig, seed: u64) -> (FleetModel, SimTime, u64, TraceHasher) {
+pub fn simulate_fleet_traced(
+    config: &FleetConfig,
+    seed: u64,
+) -> (FleetModel, SimTime, u64, TraceHasher) {
     let mut hasher = TraceHasher::default();
     let (m, end, events) = simulate_observed(config, seed, &mut hasher, &mut |_| {});
     (m, end, events, hasher)

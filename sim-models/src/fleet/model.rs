@@ -42,9 +42,7 @@ use sim_core::{
 
 use super::balancer::{BackendInfo, Balancer};
 use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
-use super::config::{
-    FleetConfig, HedgeConfig, KeyPopularity, LoadConfig, RetryConfig,
-};
+use super::config::{FleetConfig, HedgeConfig, KeyPopularity, LoadConfig, RetryConfig};
 use super::health::{HealthChecker, OutlierDetector, slow_start_factor};
 use super::metrics::{Bucket, Outcome, ScopeStats, SeriesPoint};
 
@@ -420,11 +418,13 @@ impl FleetModel {
     /// Builds the model for `config` with master seed `seed`.
     pub fn new(config: &FleetConfig, seed: u64) -> Self {
         let streams = RngStreams::new(seed);
-        let stream = |name: &str, i: usize| streams.stream(StreamKey::named(name).with_index(i as u64));
+        let stream =
+            |name: &str, i: usize| streams.stream(StreamKey::named(name).with_index(i as u64));
         let mut regions = Vec::with_capacity(config.regions.len());
         for (r, rc) in config.regions.iter().enumerate() {
             let b = &rc.balancer;
-            let mut balancer = Balancer::new(b.algorithm, b.zone_aware, b.fail_open, rc.zones.len());
+            let mut balancer =
+                Balancer::new(b.algorithm, b.zone_aware, b.fail_open, rc.zones.len());
             let mut instances = Vec::new();
             let mut groups = Vec::new();
             let mut boot_rng = stream("region-boot", r);
@@ -442,7 +442,11 @@ impl FleetModel {
                     let ready = !gc.start_booting;
                     instances.push(Instance {
                         group: g as u32,
-                        state: if ready { InstanceState::Ready } else { InstanceState::Booting },
+                        state: if ready {
+                            InstanceState::Ready
+                        } else {
+                            InstanceState::Booting
+                        },
                         workers: ty.workers,
                         queue_capacity: ty.queue_capacity,
                         speed: ty.speed,
@@ -472,9 +476,7 @@ impl FleetModel {
                 });
             }
             let _ = &mut boot_rng;
-            let outlier = b
-                .outlier
-                .map(|o| OutlierDetector::new(o, instances.len()));
+            let outlier = b.outlier.map(|o| OutlierDetector::new(o, instances.len()));
             let workers: u64 = groups.iter().map(|g| g.workers.value()).sum();
             let alive: u64 = groups.iter().map(|g| g.alive.value()).sum();
             regions.push(RegionState {
@@ -520,10 +522,7 @@ impl FleetModel {
                 })
                 .collect();
             let latency_to = (0..config.regions.len())
-                .map(|r| {
-                    pc.access_latency
-                        + config.inter_region_latency[pc.home_region][r]
-                })
+                .map(|r| pc.access_latency + config.inter_region_latency[pc.home_region][r])
                 .collect();
             let (arrivals, think) = match &pc.load {
                 LoadConfig::Open(profile) => (Some(ArrivalProcess::new(profile.clone())), None),
@@ -543,7 +542,8 @@ impl FleetModel {
                         DurationStream::new(
                             class.demand.clone(),
                             streams.stream(
-                                StreamKey::named("population-demand").with_index(((p as u64) << 16) | c as u64),
+                                StreamKey::named("population-demand")
+                                    .with_index(((p as u64) << 16) | c as u64),
                             ),
                         )
                     })
@@ -558,7 +558,11 @@ impl FleetModel {
                 timer_at: None,
                 breakers: client
                     .circuit_breaker
-                    .map(|b| (0..config.regions.len()).map(|_| CircuitBreaker::new(b)).collect())
+                    .map(|b| {
+                        (0..config.regions.len())
+                            .map(|_| CircuitBreaker::new(b))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 budget: client.retry.and_then(|r| r.budget).map(RetryBudget::new),
                 bulkhead: client.bulkhead.map(|n| Bulkhead::new(Some(n))),
@@ -571,8 +575,8 @@ impl FleetModel {
         }
         // Exactly the buckets the run will close, so a long run's series
         // never sit in a half-empty doubled allocation.
-        let buckets = (config.run.duration.as_nanos() / config.run.series_interval.as_nanos().max(1))
-            as usize
+        let buckets = (config.run.duration.as_nanos()
+            / config.run.series_interval.as_nanos().max(1)) as usize
             + 1;
         for region in &mut regions {
             region.series.reserve_exact(buckets);
@@ -637,7 +641,9 @@ impl FleetModel {
             for i in 0..self.regions[r].instances.len() {
                 if self.regions[r].instances[i].state == InstanceState::Booting {
                     let g = self.regions[r].instances[i].group as usize;
-                    let boot = rc.groups[g].boot.sample_duration(&mut self.regions[r].boot_rng);
+                    let boot = rc.groups[g]
+                        .boot
+                        .sample_duration(&mut self.regions[r].boot_rng);
                     sched.schedule_at(
                         after(now, boot),
                         Event::Booted {
@@ -648,8 +654,14 @@ impl FleetModel {
                 }
             }
         }
-        sched.schedule_at(after(now, self.config.dns.health_check.interval), Event::DnsChecks);
-        sched.schedule_at(after(now, self.config.run.series_interval), Event::SeriesTick);
+        sched.schedule_at(
+            after(now, self.config.dns.health_check.interval),
+            Event::DnsChecks,
+        );
+        sched.schedule_at(
+            after(now, self.config.run.series_interval),
+            Event::SeriesTick,
+        );
         sched.schedule_at(after(now, MINUTE), Event::MinuteTick);
         if !self.measuring {
             sched.schedule_at(after(now, self.config.run.warmup), Event::WarmupEnd);
@@ -803,7 +815,8 @@ impl FleetModel {
         {
             return false;
         }
-        let (request_generation, zone, key, demand) = (req.generation, req.zone, req.key, req.demand);
+        let (request_generation, zone, key, demand) =
+            (req.generation, req.zone, req.key, req.demand);
         let home = self.config.populations[p].home_region as u32 == region;
         let latency = pop.latency_to[region as usize];
         let timeout = self.config.populations[p].client.timeout;
@@ -848,7 +861,11 @@ impl FleetModel {
         // One lane per (population, region, direction): a fixed latency keeps
         // each lane in time order.
         let lane = 2 * (p as u32 * self.regions.len() as u32 + region);
-        sched.schedule_in_lane(lane, after(now, latency), Event::AttemptArrive { attempt: a });
+        sched.schedule_in_lane(
+            lane,
+            after(now, latency),
+            Event::AttemptArrive { attempt: a },
+        );
         true
     }
 
@@ -889,10 +906,13 @@ impl FleetModel {
             }
             self.pops[p].hedges.pop_front();
             if current {
-                let hedge = self.config.populations[p].client.hedge.unwrap_or(HedgeConfig {
-                    delay: SimDuration::ZERO,
-                    max_extra: 0,
-                });
+                let hedge = self.config.populations[p]
+                    .client
+                    .hedge
+                    .unwrap_or(HedgeConfig {
+                        delay: SimDuration::ZERO,
+                        max_extra: 0,
+                    });
                 let req = &self.requests.items[slot as usize];
                 // Only while an attempt is out (not during a retry backoff).
                 if req.live_attempts > 0
@@ -918,9 +938,20 @@ impl FleetModel {
     }
 
     /// The client learns an attempt's result.
-    fn client_result(&mut self, a: u32, result: Outcome, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn client_result(
+        &mut self,
+        a: u32,
+        result: Outcome,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
         let at = &self.attempts.items[a as usize];
-        let (slot, generation, region, p) = (at.request, at.request_generation, at.region, at.pop as usize);
+        let (slot, generation, region, p) = (
+            at.request,
+            at.request_generation,
+            at.region,
+            at.pop as usize,
+        );
         let req = &self.requests.items[slot as usize];
         if !req.in_use || req.generation != generation {
             // The request already ended (another copy answered): the client
@@ -1059,7 +1090,10 @@ impl FleetModel {
             region.balancer.on_dispatch(i);
             let st = service_time(inst, at.demand, now, &self.config, r);
             sched.schedule_at(after(now, st), Event::ServiceDone { attempt: a });
-        } else if inst.queue_capacity.is_none_or(|c| (inst.queue.len() as u32) < c) {
+        } else if inst
+            .queue_capacity
+            .is_none_or(|c| (inst.queue.len() as u32) < c)
+        {
             inst.queue.push_back(a);
             region.queued.increment(now);
             region.groups[g].queued.increment(now);
@@ -1086,7 +1120,12 @@ impl FleetModel {
 
     fn on_service_done(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
         let at = &self.attempts.items[a as usize];
-        let (r, i, epoch, arrived) = (at.region as usize, at.instance as usize, at.epoch, at.arrived);
+        let (r, i, epoch, arrived) = (
+            at.region as usize,
+            at.instance as usize,
+            at.epoch,
+            at.arrived,
+        );
         let region = &mut self.regions[r];
         let inst = &mut region.instances[i];
         if inst.epoch != epoch {
@@ -1169,7 +1208,10 @@ impl FleetModel {
         if ramping {
             self.on_slow_start_tick(r, now, sched);
         }
-        sched.schedule_at(after(now, interval), Event::HealthChecks { region: r as u32 });
+        sched.schedule_at(
+            after(now, interval),
+            Event::HealthChecks { region: r as u32 },
+        );
     }
 
     fn on_slow_start_tick(&mut self, r: usize, now: SimTime, sched: &mut Scheduler<Event>) {
@@ -1191,7 +1233,10 @@ impl FleetModel {
         }
         if any && !region.slow_start_ticking {
             region.slow_start_ticking = true;
-            sched.schedule_at(after(now, SLOW_START_TICK), Event::SlowStartTick { region: r as u32 });
+            sched.schedule_at(
+                after(now, SLOW_START_TICK),
+                Event::SlowStartTick { region: r as u32 },
+            );
         }
     }
 
@@ -1218,7 +1263,10 @@ impl FleetModel {
                 }
             }
         }
-        sched.schedule_at(after(now, self.config.dns.health_check.interval), Event::DnsChecks);
+        sched.schedule_at(
+            after(now, self.config.dns.health_check.interval),
+            Event::DnsChecks,
+        );
     }
 
     fn on_region_down(&mut self, r: usize, now: SimTime) {
@@ -1298,7 +1346,11 @@ impl FleetModel {
             self.bucket_start,
             width,
             queue_sum / w,
-            if workers_sum > 0.0 { busy_sum / workers_sum } else { 0.0 },
+            if workers_sum > 0.0 {
+                busy_sum / workers_sum
+            } else {
+                0.0
+            },
             alive_sum,
         );
         self.series.push(point);
@@ -1462,7 +1514,10 @@ impl Model for FleetModel {
             Event::RegionUp { region } => self.regions[region as usize].down = false,
             Event::SeriesTick => {
                 self.close_bucket(now);
-                sched.schedule_at(after(now, self.config.run.series_interval), Event::SeriesTick);
+                sched.schedule_at(
+                    after(now, self.config.run.series_interval),
+                    Event::SeriesTick,
+                );
             }
             Event::MinuteTick => {
                 self.close_minute();

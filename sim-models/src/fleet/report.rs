@@ -217,7 +217,11 @@ fn scope_report(s: &ScopeStats, latency: &LatencyHistogram, window_s: f64) -> Sc
     let share = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
     ScopeReport {
         requests,
-        throughput_per_s: if window_s > 0.0 { s.outcomes.ok as f64 / window_s } else { 0.0 },
+        throughput_per_s: if window_s > 0.0 {
+            s.outcomes.ok as f64 / window_s
+        } else {
+            0.0
+        },
         outcomes: s.outcomes,
         availability: share(s.outcomes.ok, requests),
         latency: LatencyReport::from_summary(latency.summary(), latency.mean_secs()),
@@ -264,7 +268,11 @@ pub fn into_fleet_report(
 ) -> FleetReport {
     let series = (
         std::mem::take(&mut model.series),
-        model.regions.iter_mut().map(|r| std::mem::take(&mut r.series)).collect(),
+        model
+            .regions
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.series))
+            .collect(),
     );
     build(&model, series, end, events, seed, ctx)
 }
@@ -312,7 +320,11 @@ fn build(
                         name: gc.name.clone(),
                         instance_type: ty.name.clone(),
                         mean_instances,
-                        utilization: if workers > 0.0 { gs.busy.mean_at(end) / workers } else { 0.0 },
+                        utilization: if workers > 0.0 {
+                            gs.busy.mean_at(end) / workers
+                        } else {
+                            0.0
+                        },
                         mean_queue_length: queue,
                         mean_queue_length_per_instance: if mean_instances > 0.0 {
                             queue / mean_instances
@@ -371,7 +383,11 @@ fn build(
             latency_s: config.run.slo.latency.as_secs_f64(),
             target: config.run.slo.target,
         },
-        global: scope_report(&model.stats, &merged(&mut (0..model.pair_latency.len())), window_s),
+        global: scope_report(
+            &model.stats,
+            &merged(&mut (0..model.pair_latency.len())),
+            window_s,
+        ),
         regions,
         populations,
         cost: CostReport {

@@ -50,7 +50,10 @@ fn least_outstanding_beats_two_choices_beats_random() {
     let random = mean(Algorithm::Random);
     let p2c = mean(Algorithm::PowerOfChoices { choices: 2 });
     let jsq = mean(Algorithm::LeastOutstanding);
-    assert!(jsq < p2c && p2c < random, "jsq {jsq} p2c {p2c} random {random}");
+    assert!(
+        jsq < p2c && p2c < random,
+        "jsq {jsq} p2c {p2c} random {random}"
+    );
 }
 
 #[test]
@@ -159,7 +162,6 @@ fn outcome_names_are_stable() {
     );
 }
 
-
 #[test]
 #[ignore = "a timing probe, run by hand: cargo test --release -p sim-models fleet::tests::speed_probe -- --ignored --nocapture"]
 fn speed_probe() {
@@ -247,7 +249,13 @@ fn zone_aware_routing_keeps_traffic_local_until_overloaded() {
     let spilling = mean(&c);
     // Strictly local: zone a is an M/M/1 at rho = 0.6 (W = 2.5), the others
     // lightly loaded: about 1.5 overall, against about 1.05 region-wide.
-    assert!(strict > 1.35 && strict > global + 0.3, "strict {strict} global {global}");
+    assert!(
+        strict > 1.35 && strict > global + 0.3,
+        "strict {strict} global {global}"
+    );
     // Spilling when the local zone is busy gets most of the difference back.
-    assert!(spilling < strict - 0.2, "spilling {spilling} strict {strict}");
+    assert!(
+        spilling < strict - 0.2,
+        "spilling {spilling} strict {strict}"
+    );
 }
