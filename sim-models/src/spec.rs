@@ -377,6 +377,34 @@ impl RateSpec {
             RateSpec::Trace { points } => RateProfile::trace(secs(points)?),
         }
         .map_err(|e| e.to_string())?;
+        // Guards against shapes that validate but would make the arrival
+        // sampler crawl: thinning draws at the highest rate of a segment,
+        // and a diurnal cycle is cut into a few segments per period.
+        if let RateSpec::Diurnal {
+            period: Some(p), ..
+        } = self
+            && p.0 < MIN_DIURNAL_PERIOD_S
+        {
+            return Err(format!(
+                "period: {:?} s is shorter than the {MIN_DIURNAL_PERIOD_S} s a daily-style cycle may have",
+                p.0
+            ));
+        }
+        for (i, spike) in spikes.iter().enumerate() {
+            if spike.duration.0 < MIN_SPIKE_S {
+                return Err(format!(
+                    "spikes[{i}].duration: {:?} s is shorter than the {} ms a spike may last",
+                    spike.duration.0,
+                    MIN_SPIKE_S * 1e3
+                ));
+            }
+            if spike.multiplier > MAX_SPIKE_MULTIPLIER {
+                return Err(format!(
+                    "spikes[{i}].multiplier: {:?} is more than the ×{MAX_SPIKE_MULTIPLIER} a spike may have",
+                    spike.multiplier
+                ));
+            }
+        }
         for (i, spike) in spikes.iter().enumerate() {
             profile = profile
                 .with_spike(spike.start.0, spike.duration.0, spike.multiplier)
@@ -385,6 +413,14 @@ impl RateSpec {
         Ok(profile)
     }
 }
+
+/// Shortest spike (seconds): 1 ms. Shorter spikes have no physical meaning
+/// at nanosecond resolution and make the arrival sampler re-enter them.
+pub const MIN_SPIKE_S: f64 = 1e-3;
+/// Largest spike multiplier: ×1,000 (flash crowds are ×10–×100).
+pub const MAX_SPIKE_MULTIPLIER: f64 = 1_000.0;
+/// Shortest diurnal period (seconds).
+pub const MIN_DIURNAL_PERIOD_S: f64 = 1.0;
 
 /// The most points an empirical distribution may have in a scenario file.
 pub const MAX_EMPIRICAL_POINTS: usize = 1_000_000;
@@ -411,6 +447,26 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown time unit `weeks`")
         );
+    }
+
+    #[test]
+    fn rate_shapes_that_would_stall_the_sampler_are_refused() {
+        let spike = |duration: f64, multiplier: f64| SpikeSpec {
+            start: Seconds(5.0),
+            duration: Seconds(duration),
+            multiplier,
+        };
+        let rate = RateSpec::Constant { per_second: 30.0 };
+        assert!(rate.build(&[spike(1e-300, 10.0)]).unwrap_err().contains("spikes[0].duration"));
+        assert!(rate.build(&[spike(60.0, 1e7)]).unwrap_err().contains("spikes[0].multiplier"));
+        assert!(rate.build(&[spike(60.0, 10.0)]).is_ok());
+        let diurnal = RateSpec::Diurnal {
+            mean: 1.0,
+            amplitude: 1.0,
+            period: Some(Seconds(1e-9)),
+            peak_at: None,
+        };
+        assert!(diurnal.build(&[]).unwrap_err().contains("period"));
     }
 
     #[test]

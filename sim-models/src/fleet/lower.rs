@@ -24,8 +24,7 @@ use super::spec::{
     FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec, PopulationSpec, RetryOnSpec,
 };
 use crate::scenario::{
-    DEFAULT_SEED, MAX_ESTIMATED_EVENTS, MAX_SCENARIO_BYTES, MAX_TOTAL_SERVERS,
-    Problem,
+    DEFAULT_SEED, MAX_ESTIMATED_EVENTS, MAX_SCENARIO_BYTES, MAX_TOTAL_SERVERS, Problem,
 };
 use crate::spec::{MAX_EMPIRICAL_POINTS, RateSpec, Seconds, parse_seconds};
 
@@ -2066,18 +2065,12 @@ mod tests {
             "duration = \"10min\"",
             "duration = \"10min\"\nseries_interval = \"1ns\"",
         ));
-        assert!(
-            msg.contains("points a report may hold"),
-            "{msg}"
-        );
+        assert!(msg.contains("points a report may hold"), "{msg}");
         let msg = error(&MINI.replace(
             "duration = \"10min\"",
             "duration = \"10min\"\nseries_interval = \"1ns\"",
         ));
-        assert!(
-            msg.contains("points a report may hold"),
-            "{msg}"
-        );
+        assert!(msg.contains("points a report may hold"), "{msg}");
         let many = format!(
             "{MINI}{}",
             "[[populations]]\nname = \"x\"\nregion = \"east\"\n".repeat(MAX_POPULATIONS)
