@@ -457,8 +457,16 @@ mod tests {
             multiplier,
         };
         let rate = RateSpec::Constant { per_second: 30.0 };
-        assert!(rate.build(&[spike(1e-300, 10.0)]).unwrap_err().contains("spikes[0].duration"));
-        assert!(rate.build(&[spike(60.0, 1e7)]).unwrap_err().contains("spikes[0].multiplier"));
+        assert!(
+            rate.build(&[spike(1e-300, 10.0)])
+                .unwrap_err()
+                .contains("spikes[0].duration")
+        );
+        assert!(
+            rate.build(&[spike(60.0, 1e7)])
+                .unwrap_err()
+                .contains("spikes[0].multiplier")
+        );
         assert!(rate.build(&[spike(60.0, 10.0)]).is_ok());
         let diurnal = RateSpec::Diurnal {
             mean: 1.0,
