@@ -1298,7 +1298,9 @@ fn lower_load(
     traces: &mut Vec<(String, String)>,
     total_users: &mut u64,
 ) -> LoadConfig {
-    let placeholder = || LoadConfig::Open(RateProfile::constant(1.0).expect("rate 1 is valid"));
+    // Returned only alongside a recorded problem: the lowered config is then
+    // discarded, so any valid value will do.
+    let after_problem = || LoadConfig::Open(RateProfile::constant(1.0).expect("rate 1 is valid"));
     let spikes = pop.spikes.as_deref().unwrap_or_default();
     // Rate-profile errors name a spike as `spikes[i]: ...`.
     let rate_problem = |c: &mut Check, field: &str, m: String| match m
@@ -1313,7 +1315,7 @@ fn lower_load(
             Ok(profile) => LoadConfig::Open(profile),
             Err(m) => {
                 rate_problem(c, "rate", m);
-                placeholder()
+                after_problem()
             }
         },
         (None, Some(trace), None) => {
@@ -1330,7 +1332,7 @@ fn lower_load(
                 Ok(text) => text,
                 Err(m) => {
                     c.add(fp, format!("cannot read `{}`: {m}", trace.file));
-                    return placeholder();
+                    return after_problem();
                 }
             };
             if text.len() > MAX_TRACE_BYTES {
@@ -1342,13 +1344,13 @@ fn lower_load(
                         text.len()
                     ),
                 );
-                return placeholder();
+                return after_problem();
             }
             let points = match parse_trace_csv(&text) {
                 Ok(points) => points,
                 Err(m) => {
                     c.add(fp, format!("`{}` {m}", trace.file));
-                    return placeholder();
+                    return after_problem();
                 }
             };
             let points = points
@@ -1365,7 +1367,7 @@ fn lower_load(
                 Ok(profile) => LoadConfig::Open(profile),
                 Err(m) => {
                     rate_problem(c, "trace", format!("`{}`: {m}", trace.file));
-                    placeholder()
+                    after_problem()
                 }
             }
         }
@@ -1391,7 +1393,7 @@ fn lower_load(
                 pp.to_string(),
                 "give exactly one of `rate` (a rate profile), `trace` (a CSV file) or `closed_loop` (users who think)",
             );
-            placeholder()
+            after_problem()
         }
     }
 }
