@@ -252,7 +252,7 @@ impl Check {
             }
             Err(m) => {
                 self.add(path, m);
-                placeholder_distribution()
+                distribution_after_problem()
             }
         }
     }
@@ -302,7 +302,9 @@ impl Check {
     }
 }
 
-fn placeholder_distribution() -> Distribution {
+/// Returned only alongside a recorded problem (the lowered config is then
+/// discarded), so any valid distribution will do.
+fn distribution_after_problem() -> Distribution {
     Distribution::constant(1.0).expect("a constant 1 is a valid distribution")
 }
 
@@ -728,7 +730,7 @@ fn lower_regions(
                         }
                         Err(m) => {
                             c.add(path, m);
-                            placeholder_distribution()
+                            distribution_after_problem()
                         }
                     }
                 }
