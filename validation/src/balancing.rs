@@ -93,7 +93,6 @@ use std::time::Instant;
 use rayon::prelude::*;
 use sim_core::SimDuration;
 use sim_models::fleet::config::{Algorithm, FleetConfig};
-use sim_models::fleet::{FleetReportContext, build_fleet_report, simulate_fleet};
 
 use crate::{FAMILY_CONFIDENCE, analytic, replication_seed, stats};
 
@@ -402,22 +401,8 @@ struct Observation {
 }
 
 fn run_one(config: &FleetConfig, seed: u64) -> Observation {
-    let (model, end, events) = simulate_fleet(config, seed, &mut |_| {});
-    let report = build_fleet_report(
-        &model,
-        end,
-        events,
-        seed,
-        &FleetReportContext {
-            scenario_hash: String::new(),
-            reproduce: String::new(),
-        },
-    );
-    assert!(
-        report.conservation.holds,
-        "request conservation fails: {:?}",
-        report.conservation
-    );
+    let report = crate::fleet_cases::run_fleet_once(config, seed, &config.name);
+    let events = report.events;
     Observation {
         mean_s: report.global.latency.mean_s,
         utilisation: report.regions[0].groups[0].utilization,
@@ -436,18 +421,7 @@ pub fn run_balancing(
     master_seed: u64,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Vec<BalancingResult> {
-    for (i, case) in cases.iter().enumerate() {
-        assert!(
-            case.replications >= 2,
-            "`{}` needs two replications",
-            case.name
-        );
-        assert!(
-            cases[..i].iter().all(|c| c.name != case.name),
-            "case name `{}` is used twice (it seeds the replications)",
-            case.name
-        );
-    }
+    crate::fleet_cases::check_case_list(cases.iter().map(|c| (c.name.as_str(), c.replications)));
     let family = balancing_comparisons().max(cases.len());
     let confidence = stats::bonferroni_level(FAMILY_CONFIDENCE, family);
     let mut results: Vec<BalancingResult> = cases

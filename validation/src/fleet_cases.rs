@@ -55,7 +55,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use sim_core::{Distribution, SimDuration};
 use sim_models::fleet::config::{Algorithm, FleetConfig};
-use sim_models::fleet::{FleetReport, FleetReportContext, build_fleet_report, simulate_fleet};
+use sim_models::fleet::{FleetReport, FleetReportContext, into_fleet_report, simulate_fleet};
 use sim_models::scenario::Arrivals;
 
 use crate::{
@@ -280,10 +280,13 @@ struct FleetReplication {
     events: u64,
 }
 
-fn run_fleet_replication(case: &FleetCase, seed: u64) -> FleetReplication {
-    let (model, end, events) = simulate_fleet(&case.config, seed, &mut |_| {});
-    let report = build_fleet_report(
-        &model,
+/// Runs one replication of a fleet configuration through the model and
+/// returns its report, after checking request conservation (a model bug if
+/// it fails). Shared by the fleet-station and balancing tables.
+pub(crate) fn run_fleet_once(config: &FleetConfig, seed: u64, label: &str) -> FleetReport {
+    let (model, end, events) = simulate_fleet(config, seed, &mut |_| {});
+    let report = into_fleet_report(
+        model,
         end,
         events,
         seed,
@@ -294,9 +297,28 @@ fn run_fleet_replication(case: &FleetCase, seed: u64) -> FleetReplication {
     );
     assert!(
         report.conservation.holds,
-        "{}: request conservation fails: {:?}",
-        case.name, report.conservation
+        "{label}: request conservation fails: {:?}",
+        report.conservation
     );
+    report
+}
+
+/// Panics (a programming error in a case list) unless every case has at
+/// least two replications and a unique name, which seeds its replications.
+pub(crate) fn check_case_list<'a>(cases: impl Iterator<Item = (&'a str, usize)>) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, replications) in cases {
+        assert!(replications >= 2, "`{name}` needs two replications");
+        assert!(
+            seen.insert(name),
+            "case name `{name}` is used twice (it seeds the replications)"
+        );
+    }
+}
+
+fn run_fleet_replication(case: &FleetCase, seed: u64) -> FleetReplication {
+    let report = run_fleet_once(&case.config, seed, &case.name);
+    let events = report.events;
     let o = report.global.outcomes;
     assert_eq!(
         o.ok + o.rejected,
@@ -332,18 +354,7 @@ pub fn run_fleet_cases(
     master_seed: u64,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Vec<MetricResult> {
-    for (i, case) in cases.iter().enumerate() {
-        assert!(
-            case.replications >= 2,
-            "`{}` needs two replications",
-            case.name
-        );
-        assert!(
-            cases[..i].iter().all(|c| c.name != case.name),
-            "case name `{}` is used twice (it seeds the replications)",
-            case.name
-        );
-    }
+    check_case_list(cases.iter().map(|c| (c.name.as_str(), c.replications)));
     let here: usize = cases.iter().map(|c| c.metrics.len()).sum();
     let confidence =
         crate::stats::bonferroni_level(FAMILY_CONFIDENCE, fleet_comparisons().max(here));
