@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use sim_models::fleet::report::{FleetReport, ScopeReport};
 
-use crate::summary::{opt_secs, secs};
+use crate::summary::{opt_secs, secs, window};
 
 fn pct(x: f64) -> String {
     if (0.9999..1.0).contains(&x) {
@@ -73,14 +73,8 @@ pub(crate) fn render(r: &FleetReport) -> String {
     );
     let _ = writeln!(
         out,
-        "window     {} .. {} ({}), {} events",
-        secs(r.measured_from_s),
-        secs(r.measured_to_s),
-        if r.measured_from_s > 0.0 {
-            format!("warm-up before {} discarded", secs(r.measured_from_s))
-        } else {
-            "no warm-up".to_string()
-        },
+        "window     {}, {} events",
+        window(r.measured_from_s, r.measured_to_s),
         r.events
     );
     let _ = writeln!(

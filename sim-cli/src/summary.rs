@@ -35,6 +35,21 @@ fn latency_cells(l: &LatencyReport) -> [String; 4] {
     ]
 }
 
+/// The measured window, `60.000s .. 10.0min (warm-up before 60.000s
+/// discarded)`, shared by the station and fleet summaries.
+pub(crate) fn window(from_s: f64, to_s: f64) -> String {
+    format!(
+        "{} .. {} ({})",
+        secs(from_s),
+        secs(to_s),
+        if from_s > 0.0 {
+            format!("warm-up before {} discarded", secs(from_s))
+        } else {
+            "no warm-up".to_string()
+        }
+    )
+}
+
 /// Renders the report as text.
 pub(crate) fn render(r: &RunReport) -> String {
     let mut out = String::new();
@@ -46,14 +61,8 @@ pub(crate) fn render(r: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "window     {} .. {} ({}), {} events ({} in the window)",
-        secs(r.measured_from_s),
-        secs(r.measured_to_s),
-        if r.measured_from_s > 0.0 {
-            format!("warm-up before {} discarded", secs(r.measured_from_s))
-        } else {
-            "no warm-up".to_string()
-        },
+        "window     {}, {} events ({} in the window)",
+        window(r.measured_from_s, r.measured_to_s),
         r.events,
         r.events_measured
     );
