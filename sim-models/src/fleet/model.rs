@@ -42,7 +42,7 @@ use sim_core::{
 
 use super::balancer::{BackendInfo, Balancer};
 use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
-use super::config::{FleetConfig, HedgeConfig, KeyPopularity, LoadConfig, RetryConfig};
+use super::config::{FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
 use super::health::{HealthChecker, OutlierDetector, slow_start_factor};
 use super::metrics::{Bucket, Outcome, ScopeStats, SeriesPoint};
 
@@ -997,7 +997,8 @@ impl FleetModel {
             self.finish(slot, Outcome::RetryBudgetExhausted, now, sched, true);
             return;
         }
-        let sleep = backoff(&retry, req.attempts, req.last_sleep, &mut pop.client_rng);
+        let sleep =
+            Backoff::from_config(&retry).delay(req.attempts, req.last_sleep, &mut pop.client_rng);
         req.last_sleep = sleep;
         req.last_failure = Some(result);
         pop.retries += 1;
@@ -1446,16 +1447,6 @@ fn service_time(
     } else {
         SimDuration::from_secs_f64(demand.as_secs_f64() / speed)
     }
-}
-
-/// The sleep before retry number `attempts` (1 = first retry).
-fn backoff<R: Rng + ?Sized>(
-    retry: &RetryConfig,
-    attempts: u32,
-    last_sleep: SimDuration,
-    rng: &mut R,
-) -> SimDuration {
-    Backoff::from_config(retry).delay(attempts, last_sleep, rng)
 }
 
 impl Model for FleetModel {
