@@ -81,13 +81,13 @@ const SHARE_TOLERANCE: f64 = 1e-6;
 
 /// Collects problems (at most [`MAX_PROBLEMS`], the rest counted).
 #[derive(Default)]
-struct Check {
+pub(crate) struct Check {
     problems: Vec<Problem>,
     dropped: usize,
 }
 
 impl Check {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(Problem {
                 path: path.into(),
@@ -99,11 +99,11 @@ impl Check {
         }
     }
 
-    fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.problems.is_empty()
     }
 
-    fn finish(mut self) -> Vec<Problem> {
+    pub(crate) fn finish(mut self) -> Vec<Problem> {
         if self.dropped > 0 {
             self.problems.push(Problem {
                 path: "scenario".into(),
@@ -119,7 +119,7 @@ impl Check {
     }
 
     /// A non-negative time.
-    fn time(&mut self, path: &str, value: Seconds) -> SimDuration {
+    pub(crate) fn time(&mut self, path: &str, value: Seconds) -> SimDuration {
         value.to_duration().unwrap_or_else(|m| {
             self.add(path, m);
             SimDuration::ZERO
@@ -127,7 +127,7 @@ impl Check {
     }
 
     /// A positive time.
-    fn positive_time(&mut self, path: &str, value: Seconds) -> SimDuration {
+    pub(crate) fn positive_time(&mut self, path: &str, value: Seconds) -> SimDuration {
         let d = value.to_duration().unwrap_or_else(|m| {
             self.add(path, m);
             SimDuration::from_secs(1)
@@ -140,7 +140,7 @@ impl Check {
     }
 
     /// An optional positive time with a default.
-    fn opt_positive_time(
+    pub(crate) fn opt_positive_time(
         &mut self,
         path: &str,
         value: Option<Seconds>,
@@ -150,7 +150,7 @@ impl Check {
     }
 
     /// A count in `[min, max]` (max fits in u32).
-    fn count(&mut self, path: &str, value: u64, min: u64, max: u64) -> u32 {
+    pub(crate) fn count(&mut self, path: &str, value: u64, min: u64, max: u64) -> u32 {
         if value < min {
             self.add(path, format!("must be at least {min}, got {value}"));
             return min as u32;
@@ -163,7 +163,13 @@ impl Check {
     }
 
     /// A finite real within bounds.
-    fn real(&mut self, path: &str, value: f64, low: Bound<f64>, high: Bound<f64>) -> f64 {
+    pub(crate) fn real(
+        &mut self,
+        path: &str,
+        value: f64,
+        low: Bound<f64>,
+        high: Bound<f64>,
+    ) -> f64 {
         let above = match low {
             Bound::Included(l) => value >= l,
             Bound::Excluded(l) => value > l,
@@ -203,7 +209,7 @@ impl Check {
         }
     }
 
-    fn name(&mut self, path: &str, name: &str) {
+    pub(crate) fn name(&mut self, path: &str, name: &str) {
         if name.trim().is_empty() {
             self.add(path, "must not be empty");
         } else if name.chars().count() > MAX_NAME_CHARS {
@@ -217,7 +223,7 @@ impl Check {
     }
 
     /// Names must be unique within a list; returns name → first index.
-    fn unique<'a>(
+    pub(crate) fn unique<'a>(
         &mut self,
         list: &str,
         what: &str,
@@ -238,7 +244,11 @@ impl Check {
     }
 
     /// A distribution with a positive, finite mean.
-    fn dist(&mut self, path: &str, spec: &crate::spec::DistributionSpec) -> Distribution {
+    pub(crate) fn dist(
+        &mut self,
+        path: &str,
+        spec: &crate::spec::DistributionSpec,
+    ) -> Distribution {
         match spec.build() {
             Ok(d) => {
                 let mean = d.mean();

@@ -6,6 +6,7 @@
 //! - [`balancer`], [`client`], [`health`]: the policies it is made of;
 //! - [`metrics`] and [`report`]: what a run measures and reports.
 
+pub mod autoscale;
 pub mod balancer;
 pub mod client;
 pub mod config;
