@@ -34,6 +34,7 @@ pub mod spec;
 pub use fleet::FleetReport;
 pub use fleet::load::is_fleet_scenario;
 pub use fleet::overrides::Override;
+pub use fleet::policy_file::PolicyFile;
 pub use network::Progress;
 pub use report::{LatencyReport, RunReport, SourceReport, StationReport};
 pub use scenario::{Format, NetworkConfig, ScenarioError, StationScenarioFile};
@@ -135,6 +136,22 @@ pub fn load_fleet_scenario(
     read_file: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<FleetScenario, ScenarioError> {
     let parsed = fleet::load::parse_fleet(text, format, overrides, read_file)?;
+    Ok(FleetScenario {
+        config: parsed.config,
+        hash: parsed.hash,
+    })
+}
+
+/// [`load_fleet_scenario`] with a policy file's autoscaling put into the
+/// groups it targets first (`fleetsim compare --policy`).
+pub fn load_fleet_scenario_with_policy(
+    text: &str,
+    format: Format,
+    policy: Option<&PolicyFile>,
+    overrides: &[Override],
+    read_file: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<FleetScenario, ScenarioError> {
+    let parsed = fleet::load::parse_fleet_with_policy(text, format, policy, overrides, read_file)?;
     Ok(FleetScenario {
         config: parsed.config,
         hash: parsed.hash,

@@ -7,6 +7,8 @@
 
 use sim_core::{Distribution, RateProfile, SimDuration, SimTime};
 
+use super::autoscale::AutoscalingConfig;
+
 /// A whole fleet: regions with their balancers and instance groups, the
 /// client populations that load them, global routing and run settings.
 #[derive(Clone, Debug)]
@@ -69,6 +71,9 @@ pub struct InstanceTypeConfig {
     pub queue_capacity: Option<u32>,
     /// Price per instance-hour, in the file's currency.
     pub hourly_price: f64,
+    /// Shortest time billed for one instance (per-second billing with a
+    /// minimum).
+    pub billing_minimum: SimDuration,
 }
 
 /// A region: zones, a load balancer, instance groups, scheduled outages.
@@ -85,6 +90,8 @@ pub struct RegionConfig {
     /// Windows during which the whole region is down (until the fault issue
     /// brings general fault injection).
     pub outages: Vec<Window>,
+    /// Most instances alive in the region at once; `None` is unlimited.
+    pub instance_quota: Option<u32>,
 }
 
 /// A half-open window `[start, end)` of simulated time.
@@ -118,6 +125,8 @@ pub struct GroupConfig {
     pub warmup: WarmupConfig,
     /// Whether the initial instances boot at t = 0 instead of starting ready.
     pub start_booting: bool,
+    /// Autoscaling; `None` keeps the group at `instances`.
+    pub autoscaling: Option<AutoscalingConfig>,
 }
 
 /// Warm-up of a freshly booted instance (JIT, caches).
@@ -453,6 +462,7 @@ impl FleetConfig {
                 workers,
                 queue_capacity: None,
                 hourly_price: 0.1,
+                billing_minimum: SimDuration::from_secs(60),
             }],
             regions: vec![RegionConfig {
                 name: "region".to_string(),
@@ -477,8 +487,10 @@ impl FleetConfig {
                         initial_speed: 1.0,
                     },
                     start_booting: false,
+                    autoscaling: None,
                 }],
                 outages: Vec::new(),
+                instance_quota: None,
             }],
             inter_region_latency: vec![vec![SimDuration::ZERO]],
             dns: DnsConfig {

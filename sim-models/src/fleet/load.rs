@@ -18,6 +18,7 @@ use toml::de::{DeTable, DeValue};
 use super::config::FleetConfig;
 use super::lower::lower;
 use super::overrides::{self, Override, Segment};
+use super::policy_file::PolicyFile;
 use super::spec::FleetScenarioFile;
 use crate::scenario::{Format, ScenarioError, line_column, strip_json_position};
 
@@ -50,6 +51,19 @@ pub struct FleetScenarioParsed {
 pub fn parse_fleet(
     text: &str,
     format: Format,
+    overrides: &[Override],
+    read_file: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<FleetScenarioParsed, ScenarioError> {
+    parse_fleet_with_policy(text, format, None, overrides, read_file)
+}
+
+/// [`parse_fleet`] that first puts a policy file's autoscaling table into
+/// the groups it targets (see [`PolicyFile`]); `--set` overrides apply after
+/// it, so they can adjust the policy too.
+pub fn parse_fleet_with_policy(
+    text: &str,
+    format: Format,
+    policy: Option<&PolicyFile>,
     overrides: &[Override],
     read_file: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<FleetScenarioParsed, ScenarioError> {
@@ -100,10 +114,21 @@ pub fn parse_fleet(
         spans,
         overridden: Vec::new(),
     };
+    if let Some(policy) = policy {
+        let paths = policy
+            .apply(&mut tree)
+            .map_err(|m| syntax("regions", None, m))?;
+        let note = format!(" (from {})", policy.origin);
+        locator
+            .overridden
+            .extend(paths.into_iter().map(|p| (p, note.clone())));
+    }
     for ov in overrides {
         let segments = overrides::apply(&mut tree, ov)
             .map_err(|m| syntax(&ov.path, None, format!("in `--set {ov}`: {m}")))?;
-        locator.overridden.push(segments);
+        locator
+            .overridden
+            .push((segments, " (set on the command line)".to_string()));
     }
     if let Err(path) = check_depth(&tree, 0, &mut String::new()) {
         return Err(locator.syntax(path, too_deep(), false));
@@ -141,7 +166,7 @@ pub fn parse_fleet(
             for p in &mut problems {
                 match locator.locate(&p.path, false) {
                     Where::File(l) => p.location = Some(l),
-                    Where::CommandLine => p.message.push_str(" (set on the command line)"),
+                    Where::Elsewhere(note) => p.message.push_str(&note),
                     Where::Unknown => {}
                 }
             }
@@ -213,7 +238,9 @@ fn too_deep() -> String {
 /// Where a path's value came from.
 enum Where {
     File((usize, usize)),
-    CommandLine,
+    /// Set outside the file; the note says where (command line, policy
+    /// file).
+    Elsewhere(String),
     Unknown,
 }
 
@@ -222,7 +249,8 @@ enum Where {
 struct Locator<'t> {
     text: &'t str,
     spans: Option<toml::Spanned<DeTable<'t>>>,
-    overridden: Vec<Vec<Segment>>,
+    /// Paths set from outside the file, with the note that says where.
+    overridden: Vec<(Vec<Segment>, String)>,
 }
 
 impl Locator<'_> {
@@ -230,12 +258,14 @@ impl Locator<'_> {
         let Ok(segments) = overrides::parse_path(path) else {
             return Where::Unknown;
         };
-        if self
+        // The last setter wins, as it did when the tree was built.
+        if let Some((_, note)) = self
             .overridden
             .iter()
-            .any(|o| segments.len() >= o.len() && segments[..o.len()] == o[..])
+            .rev()
+            .find(|(o, _)| segments.len() >= o.len() && segments[..o.len()] == o[..])
         {
-            return Where::CommandLine;
+            return Where::Elsewhere(note.clone());
         }
         match &self.spans {
             Some(table) => match toml_span(table.get_ref(), &segments, key) {
@@ -249,8 +279,8 @@ impl Locator<'_> {
     fn syntax(&self, path: String, mut message: String, key: bool) -> ScenarioError {
         let location = match self.locate(&path, key) {
             Where::File(l) => Some(l),
-            Where::CommandLine => {
-                message.push_str(" (set on the command line)");
+            Where::Elsewhere(note) => {
+                message.push_str(&note);
                 None
             }
             Where::Unknown => None,
@@ -301,7 +331,7 @@ fn toml_span(root: &DeTable<'_>, segments: &[Segment], key: bool) -> Option<Rang
 }
 
 /// Converts a TOML table to a JSON tree; errors carry a path.
-fn table_to_json(table: &DeTable<'_>, depth: usize) -> Result<Value, (String, String)> {
+pub(crate) fn table_to_json(table: &DeTable<'_>, depth: usize) -> Result<Value, (String, String)> {
     let mut map = serde_json::Map::new();
     for (k, v) in table.iter() {
         let value = toml_to_json(v.get_ref(), depth + 1)

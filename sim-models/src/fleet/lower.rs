@@ -12,6 +12,7 @@ use std::ops::Bound;
 
 use sim_core::{Distribution, RateProfile, SimDuration, SimTime};
 
+use super::autoscale::group::lower_autoscaling;
 use super::config::{
     AccessKind, Algorithm, BalancerConfig, BreakerConfig, ClassConfig, ClientConfig, DnsConfig,
     FleetConfig, FleetRunConfig, GroupConfig, HealthCheckConfig, HedgeConfig, InstanceTypeConfig,
@@ -584,6 +585,9 @@ fn lower_instance_types<'a>(
                     Bound::Unbounded,
                 )
             }),
+            billing_minimum: t.billing_minimum.map_or(SimDuration::from_secs(60), |m| {
+                c.time(&at("billing_minimum"), m)
+            }),
         });
     }
     (instance_types, type_index)
@@ -684,11 +688,18 @@ fn lower_regions(
                 0,
                 MAX_INSTANCES_PER_GROUP,
             );
-            instances_here = instances_here.saturating_add(group.instances);
-            total_instances = total_instances.saturating_add(group.instances);
+            let autoscaling = group
+                .autoscaling
+                .as_ref()
+                .map(|a| lower_autoscaling(c, &format!("{gp}.autoscaling"), a, group.instances));
+            // Bound the fleet at the size it may reach, not only its start.
+            let most = autoscaling
+                .as_ref()
+                .map_or(group.instances, |a| group.instances.max(u64::from(a.max)));
+            instances_here = instances_here.saturating_add(most);
+            total_instances = total_instances.saturating_add(most);
             if let Some(t) = file.instance_types.get(instance_type) {
-                total_workers =
-                    total_workers.saturating_add(group.instances.saturating_mul(t.workers));
+                total_workers = total_workers.saturating_add(most.saturating_mul(t.workers));
             }
             let zones = match &group.zones {
                 None => (0..region.zones.len()).collect(),
@@ -771,16 +782,21 @@ fn lower_regions(
                 boot,
                 warmup,
                 start_booting: group.start_booting.unwrap_or(false),
+                autoscaling,
             });
         }
         region_instances.push(instances_here);
         let balancer = lower_balancer(c, &rp, region.balancer.as_ref(), instances_here);
+        let instance_quota = region
+            .instance_quota
+            .map(|q| c.count(&format!("{rp}.instance_quota"), q, 0, MAX_TOTAL_INSTANCES));
         regions.push(RegionConfig {
             name: region.name.clone(),
             zones: region.zones.clone(),
             balancer,
             groups,
             outages,
+            instance_quota,
         });
     }
     if total_instances > MAX_TOTAL_INSTANCES {

@@ -16,6 +16,7 @@ pub mod lower;
 pub mod metrics;
 pub mod model;
 pub mod overrides;
+pub mod policy_file;
 pub mod report;
 pub mod spec;
 

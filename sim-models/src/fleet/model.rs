@@ -40,6 +40,11 @@ use sim_core::{
     SimTime, StreamKey, StreamRng,
 };
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::autoscale::{GroupView, InstanceCounts, MetricHistory, MetricRow, Policy, Victim};
 use super::balancer::{BackendInfo, Balancer};
 use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
 use super::config::{FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
@@ -54,6 +59,16 @@ const SLOW_START_TICK: SimDuration = SimDuration::from_secs(1);
 
 /// Length of an SLO minute.
 const MINUTE: SimDuration = SimDuration::from_secs(60);
+
+/// Resolution of autoscaling metrics and policy clocks.
+const METRIC_TICK: SimDuration = SimDuration::from_secs(1);
+
+/// How long predictive scaling's forecast holds off dynamic scale-in (one
+/// forecast hour).
+const FORECAST_HOUR: SimDuration = SimDuration::from_secs(3600);
+
+/// Most decision-log entries kept (later ones are counted).
+pub const MAX_DECISIONS: usize = 10_000;
 
 /// The fleet model's events. Small (16 bytes) because millions sit in the
 /// event list.
@@ -143,6 +158,15 @@ pub enum Event {
     MinuteTick,
     /// The warm-up ends: statistics restart.
     WarmupEnd,
+    /// One second of autoscaling: metrics, policies, launches and drains.
+    MetricTick,
+    /// A draining instance's time is up: what it still holds is cut.
+    DrainDeadline {
+        /// Region index.
+        region: u32,
+        /// Instance index in the region.
+        instance: u32,
+    },
 }
 
 /// A request from the client's point of view.
@@ -250,11 +274,17 @@ impl Default for Attempt {
     }
 }
 
-/// Instance life cycle.
+/// Instance life cycle: launched → booting → ready (warming, then in
+/// service) → draining → terminated. Instances present at the start are
+/// ready (or booting with `start_booting`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum InstanceState {
     Booting,
     Ready,
+    /// Deregistered after a scale-in; finishing what it holds.
+    Draining,
+    /// Gone; its slot stays so indices never move.
+    Terminated,
 }
 
 /// One instance of a group.
@@ -274,6 +304,55 @@ struct Instance {
     slow_start_since: Option<SimTime>,
     health: HealthChecker,
     ejected: bool,
+    /// When it was launched (billing starts).
+    launched: SimTime,
+    /// Zone index in the region.
+    zone: u16,
+    /// Busy worker-nanoseconds up to `busy_changed`.
+    busy_area: u128,
+    busy_changed: SimTime,
+    /// `busy_area` at the last metric sample.
+    sampled_area: u128,
+    /// Requests that reached it, and the count at the last metric sample.
+    requests: u64,
+    sampled_requests: u64,
+}
+
+impl GroupScaler {
+    /// The kinds of the group's policies, in evaluation order.
+    pub(crate) fn policy_kinds(&self) -> Vec<String> {
+        self.policies.iter().map(|p| p.kind().to_string()).collect()
+    }
+}
+
+impl Instance {
+    /// Brings the busy integral up to `now`; call before `busy` changes.
+    #[inline]
+    fn account_busy(&mut self, now: SimTime) {
+        self.busy_area +=
+            u128::from(self.busy) * u128::from(now.saturating_since(self.busy_changed).as_nanos());
+        self.busy_changed = now;
+    }
+
+    /// Busy worker-nanoseconds since the last metric sample, up to `now`;
+    /// starts the next sample.
+    fn take_busy_sample(&mut self, now: SimTime) -> u128 {
+        self.account_busy(now);
+        let d = self.busy_area - self.sampled_area;
+        self.sampled_area = self.busy_area;
+        d
+    }
+
+    /// Requests since the last metric sample; starts the next sample.
+    fn take_request_sample(&mut self) -> u64 {
+        let d = self.requests - self.sampled_requests;
+        self.sampled_requests = self.requests;
+        d
+    }
+
+    fn idle(&self) -> bool {
+        self.busy == 0 && self.queue.is_empty()
+    }
 }
 
 /// Per-group accounting.
@@ -289,11 +368,67 @@ pub(crate) struct GroupStats {
     pub(crate) workers: TimeWeighted,
     /// Instance-seconds since the start of the run (cost covers the whole
     /// run, warm-up included).
-    pub(crate) alive_total: TimeWeighted,
     /// Requests rejected by full queues.
     pub(crate) rejected: u64,
     /// Requests served to completion.
     pub(crate) served: u64,
+    /// Billed instance-nanoseconds of terminated instances (per-second
+    /// billing with the type's minimum; whole run).
+    pub(crate) billed_ns: u128,
+    /// Instances launched during the run (whole run).
+    pub(crate) launches: u64,
+    /// Instances terminated during the run (whole run).
+    pub(crate) terminations: u64,
+    /// Launches refused by the region's instance quota (whole run).
+    pub(crate) quota_refusals: u64,
+    /// Decisions that changed the desired capacity (whole run).
+    pub(crate) scale_actions: u64,
+    /// Requests cut when a drain ran past its deadline (whole run).
+    pub(crate) drain_cut: u64,
+}
+
+/// Run-time state of an autoscaled group.
+#[derive(Debug)]
+pub(crate) struct GroupScaler {
+    /// Desired capacity.
+    pub(crate) desired: u32,
+    min: u32,
+    max: u32,
+    /// Dynamic scale-in does not go below the latest predictive forecast
+    /// until the given time (the end of its forecast hour).
+    predictive_floor: (u32, SimTime),
+    policies: Vec<Box<dyn Policy>>,
+    history: MetricHistory,
+    /// Instances of the group not yet terminated, in launch order.
+    members: Vec<u32>,
+    instance_warmup: SimDuration,
+    victim: Victim,
+    drain_timeout: SimDuration,
+    mean_boot: SimDuration,
+}
+
+/// One entry of the decision log: why the autoscaler did (or did not do)
+/// something.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DecisionRecord {
+    /// Simulated time, seconds.
+    pub time_s: f64,
+    /// Region name.
+    pub region: String,
+    /// Group name.
+    pub group: String,
+    /// The policy that decided (`hpa`, `target_tracking`, …, or `quota`).
+    pub policy: String,
+    /// `scale_out`, `scale_in`, `bounds`, `held` or `refused`.
+    pub action: String,
+    /// The metric values the policy saw.
+    pub observed: BTreeMap<String, f64>,
+    /// The rule that fired, or what held it back.
+    pub reason: String,
+    /// Desired capacity before.
+    pub from: u32,
+    /// Desired capacity after.
+    pub to: u32,
 }
 
 /// One region at run time.
@@ -323,6 +458,13 @@ pub(crate) struct RegionState {
     /// Time GeoDNS considered the region unhealthy (whole run).
     pub(crate) dns_unhealthy: SimDuration,
     dns_unhealthy_since: Option<SimTime>,
+    /// Autoscaling state per group (`None`: fixed size).
+    pub(crate) scalers: Vec<Option<GroupScaler>>,
+    /// Requests the balancer had no backend for since the last metric
+    /// sample.
+    no_backend: u64,
+    /// Instances launched and not terminated (quota accounting).
+    live_instances: u64,
 }
 
 /// One population at run time.
@@ -399,6 +541,13 @@ pub struct FleetModel {
     ended: u64,
     /// Time the clock went backwards (never, unless a bug).
     last_event: SimTime,
+    /// The autoscalers' decision log (whole run, at most
+    /// [`MAX_DECISIONS`]).
+    pub(crate) decisions: Vec<DecisionRecord>,
+    /// Decisions not logged because the log was full.
+    pub(crate) decisions_dropped: u64,
+    /// Instances alive in the whole fleet over the measured window.
+    pub(crate) fleet_alive: TimeWeighted,
 }
 
 /// Adds without overflowing: a heavy-tailed draw far beyond the run is
@@ -427,6 +576,7 @@ impl FleetModel {
                 Balancer::new(b.algorithm, b.zone_aware, b.fail_open, rc.zones.len());
             let mut instances = Vec::new();
             let mut groups = Vec::new();
+            let mut scalers = Vec::new();
             let mut boot_rng = stream("region-boot", r);
             for (g, gc) in rc.groups.iter().enumerate() {
                 let ty = &config.instance_types[gc.instance_type];
@@ -458,6 +608,13 @@ impl FleetModel {
                         slow_start_since: None,
                         health: HealthChecker::new(b.health_check, ready),
                         ejected: false,
+                        launched: SimTime::ZERO,
+                        zone: zone as u16,
+                        busy_area: 0,
+                        busy_changed: SimTime::ZERO,
+                        sampled_area: 0,
+                        requests: 0,
+                        sampled_requests: 0,
                     });
                     if ready {
                         balancer.set_eligible(id, true);
@@ -470,10 +627,29 @@ impl FleetModel {
                     queued: TimeWeighted::new(SimTime::ZERO, 0),
                     alive: TimeWeighted::new(SimTime::ZERO, alive),
                     workers: TimeWeighted::new(SimTime::ZERO, workers),
-                    alive_total: TimeWeighted::new(SimTime::ZERO, alive),
                     rejected: 0,
                     served: 0,
+                    billed_ns: 0,
+                    launches: 0,
+                    terminations: 0,
+                    quota_refusals: 0,
+                    scale_actions: 0,
+                    drain_cut: 0,
                 });
+                let first = instances.len() as u32 - gc.instances;
+                scalers.push(gc.autoscaling.as_ref().map(|a| GroupScaler {
+                    desired: gc.instances,
+                    min: a.min,
+                    max: a.max,
+                    predictive_floor: (0, SimTime::ZERO),
+                    policies: a.build_policies(),
+                    history: MetricHistory::new(a.history_seconds()),
+                    members: (first..first + gc.instances).collect(),
+                    instance_warmup: a.instance_warmup,
+                    victim: a.victim,
+                    drain_timeout: a.drain_timeout,
+                    mean_boot: SimDuration::from_secs_f64(gc.boot.mean()),
+                }));
             }
             let _ = &mut boot_rng;
             let outlier = b.outlier.map(|o| OutlierDetector::new(o, instances.len()));
@@ -500,6 +676,9 @@ impl FleetModel {
                 ejections: 0,
                 dns_unhealthy: SimDuration::ZERO,
                 dns_unhealthy_since: None,
+                scalers,
+                no_backend: 0,
+                live_instances: alive,
             });
         }
         let mut pops = Vec::with_capacity(config.populations.len());
@@ -598,7 +777,12 @@ impl FleetModel {
             created: 0,
             ended: 0,
             last_event: SimTime::ZERO,
+            decisions: Vec::new(),
+            decisions_dropped: 0,
+            fleet_alive: TimeWeighted::new(SimTime::ZERO, 0),
         };
+        let alive: u64 = model.regions.iter().map(|r| r.alive).sum();
+        model.fleet_alive.set(SimTime::ZERO, alive);
         for p in 0..model.pops.len() {
             let answer = model.geodns_answer(p);
             model.pops[p].dns_answers.push((SimTime::ZERO, answer));
@@ -663,6 +847,13 @@ impl FleetModel {
             Event::SeriesTick,
         );
         sched.schedule_at(after(now, MINUTE), Event::MinuteTick);
+        if self
+            .regions
+            .iter()
+            .any(|r| r.scalers.iter().any(Option::is_some))
+        {
+            sched.schedule_at(after(now, METRIC_TICK), Event::MetricTick);
+        }
         if !self.measuring {
             sched.schedule_at(after(now, self.config.run.warmup), Event::WarmupEnd);
         }
@@ -1070,10 +1261,12 @@ impl FleetModel {
         }
         let client_zone = (zone != u16::MAX).then_some(zone as usize);
         let Some(i) = region.balancer.pick(key, client_zone, &mut region.pick_rng) else {
+            region.no_backend += 1;
             self.respond(a, Answer::NoBackend, now, sched);
             return;
         };
         let inst = &mut region.instances[i];
+        inst.requests += 1;
         let at = &mut self.attempts.items[a as usize];
         at.instance = i as u32;
         at.epoch = inst.epoch;
@@ -1085,6 +1278,7 @@ impl FleetModel {
             return;
         }
         if inst.busy < inst.workers {
+            inst.account_busy(now);
             inst.busy += 1;
             region.busy.increment(now);
             region.groups[g].busy.increment(now);
@@ -1148,11 +1342,16 @@ impl FleetModel {
             let st = service_time(inst, demand, now, &self.config, r);
             sched.schedule_at(after(now, st), Event::ServiceDone { attempt: next });
         } else {
+            inst.account_busy(now);
             inst.busy -= 1;
             region.busy.decrement(now);
             region.groups[g].busy.decrement(now);
         }
+        let drained = inst.state == InstanceState::Draining && inst.idle();
         self.respond(a, Answer::Ok, now, sched);
+        if drained {
+            self.terminate(r, i, now);
+        }
     }
 
     /// Sends an attempt's answer back to its client.
@@ -1197,6 +1396,12 @@ impl FleetModel {
         let mut ramping = false;
         for i in 0..region.instances.len() {
             let inst = &mut region.instances[i];
+            if matches!(
+                inst.state,
+                InstanceState::Draining | InstanceState::Terminated
+            ) {
+                continue;
+            }
             let passed = !region.down && inst.state == InstanceState::Ready;
             if let Some(healthy) = inst.health.record(passed) {
                 if healthy && slow_start && now > SimTime::ZERO {
@@ -1278,30 +1483,44 @@ impl FleetModel {
         region.down = true;
         // Everything queued or in service is lost; the instances restart
         // empty when the region comes back.
-        for i in 0..region.instances.len() {
-            let inst = &mut region.instances[i];
-            inst.epoch = inst.epoch.wrapping_add(1);
-            let g = inst.group as usize;
-            let held = inst.busy as usize + inst.queue.len();
-            for _ in 0..held {
-                region.balancer.on_complete(i, SimDuration::ZERO, now);
-            }
-            for _ in 0..inst.busy {
-                region.busy.decrement(now);
-                region.groups[g].busy.decrement(now);
-            }
-            inst.busy = 0;
-            while let Some(a) = inst.queue.pop_front() {
-                region.queued.decrement(now);
-                region.groups[g].queued.decrement(now);
-                let at = &mut self.attempts.items[a as usize];
-                at.held = false;
-                if at.in_use && !at.live {
-                    at.in_use = false;
-                    self.attempts.release(a);
-                }
+        for i in 0..self.regions[r].instances.len() {
+            self.drop_work(r, i, now);
+            if self.regions[r].instances[i].state == InstanceState::Draining {
+                self.terminate(r, i, now);
             }
         }
+    }
+
+    /// Everything instance `i` holds is lost (its region went down, or its
+    /// drain ran out of time): attempts in service never answer (their
+    /// `ServiceDone` sees a new epoch), queued ones are dropped; their
+    /// clients time out. Returns how many were dropped.
+    fn drop_work(&mut self, r: usize, i: usize, now: SimTime) -> u64 {
+        let region = &mut self.regions[r];
+        let inst = &mut region.instances[i];
+        inst.epoch = inst.epoch.wrapping_add(1);
+        let g = inst.group as usize;
+        let held = inst.busy as usize + inst.queue.len();
+        for _ in 0..held {
+            region.balancer.on_complete(i, SimDuration::ZERO, now);
+        }
+        for _ in 0..inst.busy {
+            region.busy.decrement(now);
+            region.groups[g].busy.decrement(now);
+        }
+        inst.account_busy(now);
+        inst.busy = 0;
+        while let Some(a) = inst.queue.pop_front() {
+            region.queued.decrement(now);
+            region.groups[g].queued.decrement(now);
+            let at = &mut self.attempts.items[a as usize];
+            at.held = false;
+            if at.in_use && !at.live {
+                at.in_use = false;
+                self.attempts.release(a);
+            }
+        }
+        held as u64
     }
 
     fn on_booted(&mut self, r: usize, i: usize, now: SimTime) {
@@ -1311,6 +1530,373 @@ impl FleetModel {
             inst.state = InstanceState::Ready;
             inst.ready_at = now;
         }
+    }
+
+    // ----- autoscaling ---------------------------------------------------
+
+    /// Launches one instance of group `g` in region `r`: placed in the
+    /// group's zone with the fewest active members, booting for a draw of
+    /// the group's boot time. Returns `false` when the region's quota
+    /// refuses it.
+    fn launch(&mut self, r: usize, g: usize, now: SimTime, sched: &mut Scheduler<Event>) -> bool {
+        let gc = &self.config.regions[r].groups[g];
+        let ty = &self.config.instance_types[gc.instance_type];
+        let bc = &self.config.regions[r].balancer;
+        let region = &mut self.regions[r];
+        if let Some(quota) = self.config.regions[r].instance_quota
+            && region.live_instances >= u64::from(quota)
+        {
+            region.groups[g].quota_refusals += 1;
+            return false;
+        }
+        let Some(scaler) = region.scalers[g].as_mut() else {
+            return false;
+        };
+        // Spread over zones: the allowed zone with the fewest members.
+        let mut per_zone = vec![0u32; self.config.regions[r].zones.len()];
+        for &m in &scaler.members {
+            let inst = &region.instances[m as usize];
+            if inst.state != InstanceState::Draining {
+                per_zone[inst.zone as usize] += 1;
+            }
+        }
+        let zone = gc
+            .zones
+            .iter()
+            .copied()
+            .min_by_key(|&z| (per_zone[z], z))
+            .unwrap_or(0);
+        let id = region.balancer.add_backend(BackendInfo {
+            zone,
+            weight: gc.weight,
+            capacity: ty.workers,
+        });
+        if let Some(o) = region.outlier.as_mut() {
+            o.add_backend();
+        }
+        debug_assert_eq!(id, region.instances.len());
+        region.instances.push(Instance {
+            group: g as u32,
+            state: InstanceState::Booting,
+            workers: ty.workers,
+            queue_capacity: ty.queue_capacity,
+            speed: ty.speed,
+            busy: 0,
+            queue: VecDeque::new(),
+            epoch: 0,
+            ready_at: SimTime::MAX,
+            slow_start_since: None,
+            health: HealthChecker::new(bc.health_check, false),
+            ejected: false,
+            launched: now,
+            zone: zone as u16,
+            busy_area: 0,
+            busy_changed: now,
+            sampled_area: 0,
+            requests: 0,
+            sampled_requests: 0,
+        });
+        scaler.members.push(id as u32);
+        region.live_instances += 1;
+        region.alive += 1;
+        self.fleet_alive.increment(now);
+        let stats = &mut region.groups[g];
+        stats.launches += 1;
+        stats.alive.increment(now);
+        let workers = u64::from(ty.workers);
+        stats.workers.set(now, stats.workers.value() + workers);
+        region.workers.set(now, region.workers.value() + workers);
+        let boot = gc.boot.sample_duration(&mut region.boot_rng);
+        sched.schedule_at(
+            after(now, boot),
+            Event::Booted {
+                region: r as u32,
+                instance: id as u32,
+            },
+        );
+        true
+    }
+
+    /// Takes instance `i` of region `r` out of the balancer for good and
+    /// lets it finish what it holds, for at most the drain timeout.
+    fn start_draining(&mut self, r: usize, i: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        let region = &mut self.regions[r];
+        let inst = &mut region.instances[i];
+        let g = inst.group as usize;
+        if inst.state == InstanceState::Booting {
+            // Not serving yet: cancel the launch.
+            self.terminate(r, i, now);
+            return;
+        }
+        inst.state = InstanceState::Draining;
+        inst.slow_start_since = None;
+        region.balancer.deregister(i);
+        if inst.idle() {
+            self.terminate(r, i, now);
+            return;
+        }
+        let timeout = region.scalers[g]
+            .as_ref()
+            .map_or(SimDuration::ZERO, |s| s.drain_timeout);
+        sched.schedule_at(
+            after(now, timeout),
+            Event::DrainDeadline {
+                region: r as u32,
+                instance: i as u32,
+            },
+        );
+    }
+
+    fn on_drain_deadline(&mut self, r: usize, i: usize, now: SimTime) {
+        if self.regions[r].instances[i].state != InstanceState::Draining {
+            return;
+        }
+        let cut = self.drop_work(r, i, now);
+        let g = self.regions[r].instances[i].group as usize;
+        self.regions[r].groups[g].drain_cut += cut;
+        self.terminate(r, i, now);
+    }
+
+    /// Instance `i` of region `r` is gone: billed (per second, at least the
+    /// type's minimum), removed from every count.
+    fn terminate(&mut self, r: usize, i: usize, now: SimTime) {
+        let region = &mut self.regions[r];
+        let inst = &mut region.instances[i];
+        if inst.state == InstanceState::Terminated {
+            return;
+        }
+        debug_assert!(inst.idle());
+        inst.state = InstanceState::Terminated;
+        inst.ejected = false;
+        let g = inst.group as usize;
+        let gc = &self.config.regions[r].groups[g];
+        let ty = &self.config.instance_types[gc.instance_type];
+        region.balancer.deregister(i);
+        if let Some(o) = region.outlier.as_mut() {
+            o.remove_backend(i);
+        }
+        let lived = now.saturating_since(inst.launched).max(ty.billing_minimum);
+        region.live_instances -= 1;
+        region.alive -= 1;
+        self.fleet_alive.decrement(now);
+        let stats = &mut region.groups[g];
+        stats.billed_ns += u128::from(lived.as_nanos());
+        stats.terminations += 1;
+        stats.alive.decrement(now);
+        let workers = u64::from(ty.workers);
+        stats.workers.set(now, stats.workers.value() - workers);
+        region.workers.set(now, region.workers.value() - workers);
+        if let Some(scaler) = region.scalers[g].as_mut() {
+            scaler.members.retain(|&m| m as usize != i);
+        }
+    }
+
+    /// Once a second: record each autoscaled group's metrics, let its
+    /// policies decide, and launch or drain instances to match.
+    fn on_metric_tick(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        for r in 0..self.regions.len() {
+            let no_backend = std::mem::take(&mut self.regions[r].no_backend);
+            for g in 0..self.regions[r].scalers.len() {
+                if self.regions[r].scalers[g].is_some() {
+                    self.autoscale_group(r, g, no_backend, now, sched);
+                }
+            }
+        }
+    }
+
+    fn autoscale_group(
+        &mut self,
+        r: usize,
+        g: usize,
+        no_backend: u64,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let gc = &self.config.regions[r].groups[g];
+        let workers_per_instance = self.config.instance_types[gc.instance_type].workers;
+        let region = &mut self.regions[r];
+        let Some(scaler) = region.scalers[g].as_mut() else {
+            return;
+        };
+        // 1. The metric row for the second that just ended.
+        let mut row = MetricRow {
+            no_backend,
+            ..MetricRow::default()
+        };
+        let mut counts = InstanceCounts::default();
+        for &m in &scaler.members {
+            let inst = &mut region.instances[m as usize];
+            let busy = inst.take_busy_sample(now) as f64 * 1e-9;
+            let requests = inst.take_request_sample();
+            let workers = f64::from(inst.workers);
+            row.requests += requests;
+            row.queued += inst.queue.len() as u64;
+            row.in_flight += u64::from(inst.busy) + inst.queue.len() as u64;
+            match inst.state {
+                InstanceState::Booting => counts.booting += 1,
+                InstanceState::Draining => counts.draining += 1,
+                InstanceState::Terminated => {}
+                InstanceState::Ready => {
+                    row.busy_all += busy;
+                    row.workers_all += workers;
+                    let warmed = inst.ready_at == SimTime::ZERO
+                        || now.saturating_since(inst.ready_at) >= scaler.instance_warmup;
+                    if warmed && inst.health.is_healthy() {
+                        counts.in_service += 1;
+                        row.busy += busy;
+                        row.workers += workers;
+                        row.instances += 1.0;
+                        row.requests_counted += requests;
+                    } else {
+                        counts.warming += 1;
+                    }
+                }
+            }
+        }
+        scaler.history.push(row);
+        // 2. The policies, in order; each sees the previous one's result.
+        let mut decisions = Vec::new();
+        for k in 0..scaler.policies.len() {
+            let view = GroupView {
+                now,
+                desired: scaler.desired,
+                min: scaler.min,
+                max: scaler.max,
+                counts,
+                workers_per_instance,
+                mean_boot: scaler.mean_boot,
+                history: &scaler.history,
+            };
+            let Some(d) = scaler.policies[k].tick(&view) else {
+                continue;
+            };
+            let kind = scaler.policies[k].kind();
+            let from = scaler.desired;
+            if let Some(min) = d.min {
+                scaler.min = min;
+            }
+            if let Some(max) = d.max {
+                scaler.max = max.max(scaler.min);
+            }
+            let mut to = from;
+            if let Some(want) = d.desired {
+                if kind == "predictive" {
+                    scaler.predictive_floor = (want, after(now, FORECAST_HOUR));
+                }
+                to = want;
+                let (floor, until) = scaler.predictive_floor;
+                if kind != "scheduled" && now < until {
+                    // Predictive scaling and dynamic policies combine by max
+                    // (AWS): a dynamic scale-in stops at the forecast.
+                    to = to.max(floor.min(from));
+                }
+            }
+            to = to.clamp(scaler.min, scaler.max.max(scaler.min));
+            let action = if to > from {
+                "scale_out"
+            } else if to < from {
+                "scale_in"
+            } else if d.min.is_some() || d.max.is_some() {
+                "bounds"
+            } else {
+                "held"
+            };
+            if to != from {
+                region.groups[g].scale_actions += 1;
+            }
+            scaler.desired = to;
+            decisions.push((kind, action, d, from, to));
+        }
+        for (kind, action, d, from, to) in decisions {
+            self.log_decision(r, g, now, kind, action, d.observed, d.reason, from, to);
+        }
+        // 3. Launch or drain to the desired capacity.
+        self.reconcile(r, g, now, sched);
+    }
+
+    /// Launches or drains instances of group `g` until its active count
+    /// (booting + ready) equals the desired capacity.
+    fn reconcile(&mut self, r: usize, g: usize, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some(scaler) = self.regions[r].scalers[g].as_ref() else {
+            return;
+        };
+        let desired = scaler.desired as usize;
+        let instances = &self.regions[r].instances;
+        let active: Vec<u32> = scaler
+            .members
+            .iter()
+            .copied()
+            .filter(|&m| {
+                matches!(
+                    instances[m as usize].state,
+                    InstanceState::Booting | InstanceState::Ready
+                )
+            })
+            .collect();
+        if active.len() < desired {
+            let mut refused = 0;
+            for _ in active.len()..desired {
+                if !self.launch(r, g, now, sched) {
+                    refused += 1;
+                }
+            }
+            if refused > 0 {
+                let from = self.regions[r].scalers[g].as_ref().map_or(0, |s| s.desired);
+                let quota = self.config.regions[r].instance_quota.unwrap_or(0);
+                self.log_decision(
+                    r,
+                    g,
+                    now,
+                    "quota",
+                    "refused",
+                    vec![("instance_quota".to_string(), f64::from(quota))],
+                    format!("the region's instance quota ({quota}) refused {refused} launch(es)"),
+                    from,
+                    from,
+                );
+            }
+        } else if active.len() > desired {
+            let victims = choose_victims(
+                &self.regions[r].instances,
+                &active,
+                active.len() - desired,
+                scaler.victim,
+                self.config.regions[r].zones.len(),
+            );
+            for v in victims {
+                self.start_draining(r, v as usize, now, sched);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_decision(
+        &mut self,
+        r: usize,
+        g: usize,
+        now: SimTime,
+        policy: &str,
+        action: &str,
+        observed: Vec<(String, f64)>,
+        reason: String,
+        from: u32,
+        to: u32,
+    ) {
+        if self.decisions.len() >= MAX_DECISIONS {
+            self.decisions_dropped += 1;
+            return;
+        }
+        self.decisions.push(DecisionRecord {
+            time_s: now.as_secs_f64(),
+            region: self.config.regions[r].name.clone(),
+            group: self.config.regions[r].groups[g].name.clone(),
+            policy: policy.to_string(),
+            action: action.to_string(),
+            observed: observed.into_iter().collect(),
+            reason,
+            from,
+            to,
+        });
     }
 
     fn close_bucket(&mut self, now: SimTime) {
@@ -1371,6 +1957,7 @@ impl FleetModel {
 
     fn on_warmup_end(&mut self, now: SimTime) {
         self.measuring = true;
+        self.fleet_alive.reset(now);
         self.stats = ScopeStats::new();
         for h in &mut self.pair_latency {
             h.reset();
@@ -1410,10 +1997,72 @@ impl FleetModel {
         self.measuring
     }
 
+    /// Billed instance-hours of group `g` of region `r` up to `end`: every
+    /// instance from launch to termination (or `end`), at least its type's
+    /// billing minimum.
+    pub(crate) fn billed_hours(&self, r: usize, g: usize, end: SimTime) -> f64 {
+        let gc = &self.config.regions[r].groups[g];
+        let minimum = self.config.instance_types[gc.instance_type].billing_minimum;
+        let region = &self.regions[r];
+        let running: u128 = region
+            .instances
+            .iter()
+            .filter(|i| i.group as usize == g && i.state != InstanceState::Terminated)
+            .map(|i| u128::from(end.saturating_since(i.launched).max(minimum).as_nanos()))
+            .sum();
+        (region.groups[g].billed_ns + running) as f64 / 3.6e12
+    }
+
     /// Circuit-breaker openings of population `p` over the run.
     pub(crate) fn breaker_opens(&self, p: usize) -> u64 {
         self.pops[p].breakers.iter().map(|b| b.opened_count()).sum()
     }
+}
+
+/// Picks `n` of the `active` instances (in launch order) for a scale-in:
+/// instances still booting first, newest first (cancelling a launch costs
+/// nothing), then ready ones by `rule`.
+fn choose_victims(
+    instances: &[Instance],
+    active: &[u32],
+    n: usize,
+    rule: Victim,
+    zones: usize,
+) -> Vec<u32> {
+    let state = |m: u32| instances[m as usize].state;
+    let mut victims: Vec<u32> = active
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&m| state(m) == InstanceState::Booting)
+        .take(n)
+        .collect();
+    let mut ready: Vec<u32> = active
+        .iter()
+        .copied()
+        .filter(|&m| state(m) == InstanceState::Ready)
+        .collect();
+    while victims.len() < n && !ready.is_empty() {
+        let pick = match rule {
+            Victim::Newest => ready.len() - 1,
+            Victim::Oldest => 0,
+            Victim::ZoneBalanced => {
+                let mut per_zone = vec![0usize; zones.max(1)];
+                for &m in &ready {
+                    per_zone[instances[m as usize].zone as usize] += 1;
+                }
+                let busiest = (0..per_zone.len())
+                    .max_by_key(|&z| (per_zone[z], std::cmp::Reverse(z)))
+                    .unwrap_or(0);
+                ready
+                    .iter()
+                    .rposition(|&m| instances[m as usize].zone as usize == busiest)
+                    .unwrap_or(ready.len() - 1)
+            }
+        };
+        victims.push(ready.remove(pick));
+    }
+    victims
 }
 
 /// Eligible = passing health checks and not ejected.
@@ -1515,6 +2164,13 @@ impl Model for FleetModel {
                 sched.schedule_at(after(now, MINUTE), Event::MinuteTick);
             }
             Event::WarmupEnd => self.on_warmup_end(now),
+            Event::MetricTick => {
+                self.on_metric_tick(now, sched);
+                sched.schedule_at(after(now, METRIC_TICK), Event::MetricTick);
+            }
+            Event::DrainDeadline { region, instance } => {
+                self.on_drain_deadline(region as usize, instance as usize, now)
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use sim_core::stats::LatencyHistogram;
 
 use super::config::{Algorithm, FleetConfig};
 use super::metrics::{OutcomeCounts, ScopeStats, SeriesPoint};
-use super::model::{Conservation, FleetModel};
+use super::model::{Conservation, DecisionRecord, FleetModel};
 use crate::report::{FLEETSIM_VERSION, LatencyReport};
 
 /// Everything one fleet run measured.
@@ -44,6 +44,10 @@ pub struct FleetReport {
     pub populations: Vec<PopulationReport>,
     /// Instance-hours and cost over the whole run.
     pub cost: CostReport,
+    /// Instances over the measured window (every group together).
+    pub instances: InstancesReport,
+    /// What the autoscalers did, and why.
+    pub autoscaling: AutoscalingReport,
     /// Request conservation over the whole run (warm-up included).
     pub conservation: ConservationReport,
     /// Per-bucket time series (whole run, warm-up included).
@@ -97,6 +101,10 @@ pub struct RegionReport {
     pub ejections: u64,
     /// Time GeoDNS considered the region unhealthy, seconds.
     pub dns_unhealthy_s: f64,
+    /// Billed instance-hours of the region's groups over the whole run.
+    pub instance_hours: f64,
+    /// Their cost.
+    pub cost: f64,
     /// Per instance group.
     pub groups: Vec<GroupReport>,
 }
@@ -110,6 +118,8 @@ pub struct GroupReport {
     pub instance_type: String,
     /// Mean instances alive over the window.
     pub mean_instances: f64,
+    /// Most instances alive at once over the window.
+    pub peak_instances: u64,
     /// Mean share of workers busy over the window.
     pub utilization: f64,
     /// Mean requests waiting in queues (all instances together).
@@ -120,10 +130,56 @@ pub struct GroupReport {
     pub served: u64,
     /// Requests rejected by full queues in the window.
     pub rejected: u64,
-    /// Instance-hours over the whole run.
+    /// Billed instance-hours over the whole run: each instance from launch
+    /// to termination (or the end of the run), at least the type's billing
+    /// minimum.
     pub instance_hours: f64,
     /// `instance_hours × hourly_price`.
     pub cost: f64,
+    /// The group's autoscaling, if it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<GroupAutoscalingReport>,
+}
+
+/// What one group's autoscaler did over the whole run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupAutoscalingReport {
+    /// The policies, in evaluation order (e.g. `["hpa"]`,
+    /// `["target_tracking", "scheduled"]`).
+    pub policies: Vec<String>,
+    /// Decisions that changed the desired capacity.
+    pub scale_actions: u64,
+    /// Instances launched.
+    pub launches: u64,
+    /// Instances terminated (scale-in, cancelled launches).
+    pub terminations: u64,
+    /// Launches the region's instance quota refused.
+    pub quota_refusals: u64,
+    /// Requests cut because a drain ran past its deadline.
+    pub drain_cut_requests: u64,
+    /// Desired capacity at the end of the run.
+    pub final_desired: u32,
+}
+
+/// Instances of the whole fleet over the measured window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstancesReport {
+    /// Mean instances alive (booting, serving or draining).
+    pub mean: f64,
+    /// Most alive at once.
+    pub peak: u64,
+}
+
+/// The autoscalers over the whole run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AutoscalingReport {
+    /// Decisions that changed some group's desired capacity.
+    pub scale_actions: u64,
+    /// Every decision, held decision and refused launch, in time order (at
+    /// most 10,000; see `decisions_dropped`).
+    pub decisions: Vec<DecisionRecord>,
+    /// Decisions not logged because the log was full.
+    pub decisions_dropped: u64,
 }
 
 /// One client population.
@@ -298,24 +354,39 @@ fn build(
     };
     let mut total_hours = 0.0;
     let mut total_cost = 0.0;
+    let mut scale_actions = 0;
     let regions = config
         .regions
         .iter()
         .zip(&model.regions)
         .enumerate()
         .map(|(r, (rc, rs))| {
+            let (mut region_hours, mut region_cost) = (0.0, 0.0);
             let groups = rc
                 .groups
                 .iter()
                 .zip(&rs.groups)
-                .map(|(gc, gs)| {
+                .enumerate()
+                .map(|(g, (gc, gs))| {
                     let ty = &config.instance_types[gc.instance_type];
                     let mean_instances = gs.alive.mean_at(end);
                     let workers = gs.workers.mean_at(end);
                     let queue = gs.queued.mean_at(end);
-                    let hours = gs.alive_total.integral_at(end) as f64 / 3.6e12;
+                    let hours = model.billed_hours(r, g, end);
                     total_hours += hours;
                     total_cost += hours * ty.hourly_price;
+                    region_hours += hours;
+                    region_cost += hours * ty.hourly_price;
+                    let autoscaling = rs.scalers[g].as_ref().map(|sc| GroupAutoscalingReport {
+                        policies: sc.policy_kinds(),
+                        scale_actions: gs.scale_actions,
+                        launches: gs.launches,
+                        terminations: gs.terminations,
+                        quota_refusals: gs.quota_refusals,
+                        drain_cut_requests: gs.drain_cut,
+                        final_desired: sc.desired,
+                    });
+                    scale_actions += gs.scale_actions;
                     GroupReport {
                         name: gc.name.clone(),
                         instance_type: ty.name.clone(),
@@ -335,6 +406,8 @@ fn build(
                         rejected: gs.rejected,
                         instance_hours: hours,
                         cost: hours * ty.hourly_price,
+                        peak_instances: gs.alive.max(),
+                        autoscaling,
                     }
                 })
                 .collect();
@@ -348,6 +421,8 @@ fn build(
                 balancer: algorithm_name(&rc.balancer.algorithm).to_string(),
                 ejections: rs.ejections,
                 dns_unhealthy_s: rs.dns_unhealthy.as_secs_f64(),
+                instance_hours: region_hours,
+                cost: region_cost,
                 groups,
             }
         })
@@ -393,6 +468,15 @@ fn build(
         cost: CostReport {
             instance_hours: total_hours,
             total: total_cost,
+        },
+        instances: InstancesReport {
+            mean: model.fleet_alive.mean_at(end),
+            peak: model.fleet_alive.max(),
+        },
+        autoscaling: AutoscalingReport {
+            scale_actions,
+            decisions: model.decisions.clone(),
+            decisions_dropped: model.decisions_dropped,
         },
         conservation: model.conservation().into(),
         series: SeriesReport {

@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::autoscale::AutoscalingSpec;
 use crate::spec::{DistributionSpec, RateSpec, Seconds, SpikeSpec};
 
 /// A fleet scenario as written in the file.
@@ -87,6 +88,10 @@ pub struct InstanceTypeSpec {
     /// Price per instance-hour (default 0).
     #[serde(default)]
     pub hourly_price: Option<f64>,
+    /// Shortest time billed for an instance, however briefly it lives
+    /// (default 60 s, as EC2 per-second billing).
+    #[serde(default)]
+    pub billing_minimum: Option<Seconds>,
 }
 
 /// `[[regions]]`: zones, balancer, groups, outages.
@@ -106,6 +111,10 @@ pub struct RegionSpec {
     /// Instance groups behind the balancer (default none: no capacity).
     #[serde(default)]
     pub groups: Option<Vec<GroupSpec>>,
+    /// Most instances alive in the region at once, all groups together (an
+    /// account quota); launches beyond it are refused (default none).
+    #[serde(default)]
+    pub instance_quota: Option<u64>,
 }
 
 /// A window `[start, end)` of simulated time.
@@ -273,6 +282,9 @@ pub struct GroupSpec {
     /// Whether the initial instances boot at t = 0 (default false: ready).
     #[serde(default)]
     pub start_booting: Option<bool>,
+    /// Autoscaling (default none: the group keeps its size).
+    #[serde(default)]
+    pub autoscaling: Option<AutoscalingSpec>,
 }
 
 /// `warmup = { duration = "60s", initial_speed = 0.5 }`.
