@@ -2013,6 +2013,15 @@ impl FleetModel {
         (region.groups[g].billed_ns + running) as f64 / 3.6e12
     }
 
+    /// Replaces group `g` of region `r`'s policies (tests drive the
+    /// instance life cycle with scripted policies).
+    #[cfg(test)]
+    pub(crate) fn replace_policies(&mut self, r: usize, g: usize, policies: Vec<Box<dyn Policy>>) {
+        if let Some(s) = self.regions[r].scalers[g].as_mut() {
+            s.policies = policies;
+        }
+    }
+
     /// Circuit-breaker openings of population `p` over the run.
     pub(crate) fn breaker_opens(&self, p: usize) -> u64 {
         self.pops[p].breakers.iter().map(|b| b.opened_count()).sum()

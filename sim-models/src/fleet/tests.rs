@@ -259,3 +259,181 @@ fn zone_aware_routing_keeps_traffic_local_until_overloaded() {
         "spilling {spilling} strict {strict}"
     );
 }
+
+/// A policy that sets the desired capacity at given seconds: drives the
+/// instance life cycle without any real policy's arithmetic.
+#[derive(Debug)]
+struct Script(Vec<(u64, u32)>);
+
+impl super::autoscale::Policy for Script {
+    fn kind(&self) -> &'static str {
+        "script"
+    }
+
+    fn tick(
+        &mut self,
+        view: &super::autoscale::GroupView<'_>,
+    ) -> Option<super::autoscale::Decision> {
+        let now = view.now.as_nanos() / 1_000_000_000;
+        let &(_, want) = self.0.iter().find(|&&(t, _)| t == now)?;
+        Some(super::autoscale::Decision {
+            desired: Some(want),
+            observed: vec![("queued".into(), view.history.last()?.queued as f64)],
+            reason: format!("script says {want}"),
+            ..Default::default()
+        })
+    }
+}
+
+fn autoscaled(mut c: FleetConfig, min: u32, max: u32) -> FleetConfig {
+    c.regions[0].groups[0].autoscaling = Some(super::autoscale::AutoscalingConfig {
+        min,
+        max,
+        policy: None,
+        scheduled: None,
+        predictive: None,
+        instance_warmup: SimDuration::ZERO,
+        victim: super::autoscale::Victim::Newest,
+        drain_timeout: SimDuration::from_secs(300),
+    });
+    c
+}
+
+fn run_scripted(config: &FleetConfig, script: Vec<(u64, u32)>) -> FleetReport {
+    let mut sim = sim_core::Simulation::new(FleetModel::new(config, 1));
+    {
+        let (model, sched) = sim.parts_mut();
+        model.replace_policies(0, 0, vec![Box::new(Script(script))]);
+        model.start(sched);
+    }
+    let end = SimTime::ZERO + config.run.duration;
+    sim.run(end, |_| false, &mut sim_core::NoObserver);
+    let events = sim.events_processed();
+    let mut model = sim.into_model();
+    model.finish_run(end);
+    build_fleet_report(
+        &model,
+        end,
+        events,
+        1,
+        &FleetReportContext {
+            scenario_hash: "test".into(),
+            reproduce: "test".into(),
+        },
+    )
+}
+
+#[test]
+fn scale_out_boots_then_scale_in_drains_and_bills_per_second() {
+    // 2 instances; at 10 s ask for 6 (4 launches, 60 s boot); at 400 s ask
+    // for 2 again (4 drained: light load, so they leave at once).
+    let c = autoscaled(pool(Algorithm::RoundRobin, 2, 0.3, 1_000), 1, 10);
+    let r = run_scripted(&c, vec![(10, 6), (400, 2)]);
+    let g = &r.regions[0].groups[0];
+    let a = g.autoscaling.as_ref().expect("autoscaled");
+    assert_eq!(a.policies, vec!["script".to_string()]);
+    assert_eq!((a.launches, a.terminations, a.scale_actions), (4, 4, 2));
+    assert_eq!(a.final_desired, 2);
+    assert_eq!(g.peak_instances, 6);
+    assert_eq!(r.autoscaling.scale_actions, 2);
+    let log = &r.autoscaling.decisions;
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        (log[0].action.as_str(), log[0].from, log[0].to),
+        ("scale_out", 2, 6)
+    );
+    assert_eq!(
+        (log[1].action.as_str(), log[1].from, log[1].to),
+        ("scale_in", 6, 2)
+    );
+    assert_eq!(log[0].time_s, 10.0);
+    assert!(log[0].observed.contains_key("queued"));
+    // Billing: 2 × 1000 s, plus 4 × (400 − 10) s; terminated at 400 s
+    // because idle instances leave as soon as they are drained.
+    let expected_h = (2.0 * 1000.0 + 4.0 * 390.0) / 3600.0;
+    assert!(
+        (g.instance_hours - expected_h).abs() < 0.01,
+        "{} vs {expected_h}",
+        g.instance_hours
+    );
+    assert!((r.cost.instance_hours - expected_h).abs() < 0.01);
+    // The new instances booted and served: the series shows 6 alive.
+    assert!(r.series.global.iter().any(|p| p.instances == 6));
+    assert!(r.conservation.holds);
+}
+
+#[test]
+fn cancelled_launches_are_billed_the_minimum() {
+    // Ask for 5 at 10 s, back to 1 at 20 s: the 4 launches are still
+    // booting (60 s), so they are cancelled, each billed 60 s.
+    let c = autoscaled(pool(Algorithm::RoundRobin, 1, 0.3, 200), 1, 10);
+    let r = run_scripted(&c, vec![(10, 5), (20, 1)]);
+    let g = &r.regions[0].groups[0];
+    let expected_h = (200.0 + 4.0 * 60.0) / 3600.0;
+    assert!(
+        (g.instance_hours - expected_h).abs() < 1e-6,
+        "{}",
+        g.instance_hours
+    );
+    let a = g.autoscaling.as_ref().unwrap();
+    assert_eq!((a.launches, a.terminations), (4, 4));
+}
+
+#[test]
+fn the_region_quota_refuses_launches_and_says_so() {
+    let mut c = autoscaled(pool(Algorithm::RoundRobin, 2, 0.3, 100), 1, 10);
+    c.regions[0].instance_quota = Some(3);
+    let r = run_scripted(&c, vec![(10, 6)]);
+    let a = r.regions[0].groups[0].autoscaling.as_ref().unwrap();
+    assert_eq!(a.launches, 1);
+    assert!(a.quota_refusals >= 3);
+    let refused = r
+        .autoscaling
+        .decisions
+        .iter()
+        .find(|d| d.action == "refused")
+        .expect("a refusal is logged");
+    assert_eq!(refused.policy, "quota");
+    assert!(refused.reason.contains("quota (3)"), "{}", refused.reason);
+}
+
+#[test]
+fn a_drain_past_its_deadline_cuts_what_is_left() {
+    // Long requests (mean 50 s) on 4 instances; scale to 1 at 100 s with a
+    // 5 s drain timeout: the drained instances still hold requests at the
+    // deadline, which are cut; conservation still holds.
+    let mut c = autoscaled(
+        FleetConfig::textbook_pool(
+            Algorithm::RoundRobin,
+            4,
+            2,
+            0.12,
+            50.0,
+            SimDuration::from_secs(400),
+            SimDuration::ZERO,
+        ),
+        1,
+        4,
+    );
+    c.regions[0].groups[0]
+        .autoscaling
+        .as_mut()
+        .unwrap()
+        .drain_timeout = SimDuration::from_secs(5);
+    c.populations[0].client.timeout = SimDuration::from_secs(120);
+    let r = run_scripted(&c, vec![(100, 1)]);
+    let a = r.regions[0].groups[0].autoscaling.as_ref().unwrap();
+    assert_eq!(a.terminations, 3);
+    assert!(a.drain_cut_requests > 0, "{a:?}");
+    assert!(r.conservation.holds);
+    assert!(r.global.outcomes.timeout > 0);
+}
+
+#[test]
+fn autoscaled_runs_are_deterministic() {
+    let c = autoscaled(pool(Algorithm::LeastOutstanding, 3, 0.7, 600), 1, 10);
+    let script = vec![(30, 8), (200, 2), (300, 5), (450, 1)];
+    let a = serde_json::to_string(&run_scripted(&c, script.clone())).unwrap();
+    let b = serde_json::to_string(&run_scripted(&c, script)).unwrap();
+    assert_eq!(a, b);
+}
