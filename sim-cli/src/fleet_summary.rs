@@ -120,6 +120,7 @@ pub(crate) fn render(r: &FleetReport) -> String {
             );
         }
     }
+    render_autoscaling(&mut out, r);
     let _ = writeln!(out);
     scope_header(&mut out, "population");
     for p in &r.populations {
@@ -142,8 +143,19 @@ pub(crate) fn render(r: &FleetReport) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "cost       {:.1} instance-hours, {:.2} in all",
-        r.cost.instance_hours, r.cost.total
+        "cost       {:.1} instance-hours, {:.2} in all ({})",
+        r.cost.instance_hours,
+        r.cost.total,
+        r.regions
+            .iter()
+            .map(|g| format!("{} {:.2}", g.name, g.cost))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "instances  mean {:.1}, peak {}",
+        r.instances.mean, r.instances.peak
     );
     let c = &r.conservation;
     let _ = writeln!(
@@ -159,4 +171,91 @@ pub(crate) fn render(r: &FleetReport) -> String {
         }
     );
     out
+}
+
+/// How many decision-log lines the text summary shows (the JSON report has
+/// them all).
+const DECISIONS_SHOWN: usize = 12;
+
+/// Per autoscaled group: its policies and what they did; then the last few
+/// decisions of the log.
+fn render_autoscaling(out: &mut String, r: &FleetReport) {
+    let mut any = false;
+    for region in &r.regions {
+        for g in &region.groups {
+            let Some(a) = &g.autoscaling else { continue };
+            if !any {
+                let _ = writeln!(out);
+                any = true;
+            }
+            let _ = writeln!(
+                out,
+                "  {:<16} {}: {} scale actions, {} launched, {} terminated, peak {}, desired {} at the end{}{}",
+                format!("{}/{}", region.name, g.name),
+                a.policies.join(" + "),
+                a.scale_actions,
+                a.launches,
+                a.terminations,
+                g.peak_instances,
+                a.final_desired,
+                if a.quota_refusals > 0 {
+                    format!(", {} launches refused by quota", a.quota_refusals)
+                } else {
+                    String::new()
+                },
+                if a.drain_cut_requests > 0 {
+                    format!(", {} requests cut by drain deadlines", a.drain_cut_requests)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    let log = &r.autoscaling.decisions;
+    if log.is_empty() {
+        return;
+    }
+    let skipped = log.len().saturating_sub(DECISIONS_SHOWN);
+    let _ = writeln!(
+        out,
+        "  decisions ({} logged{}; {}):",
+        log.len() as u64 + r.autoscaling.decisions_dropped,
+        if skipped > 0 {
+            format!(", the last {DECISIONS_SHOWN} shown")
+        } else {
+            String::new()
+        },
+        "all in the JSON report's autoscaling.decisions"
+    );
+    for d in &log[skipped..] {
+        let seen: Vec<String> = d
+            .observed
+            .iter()
+            .map(|(k, v)| format!("{k}={}", short(*v)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    {:>9} {}/{} {} {} {}→{}: {} [{}]",
+            secs(d.time_s),
+            d.region,
+            d.group,
+            d.policy,
+            d.action,
+            d.from,
+            d.to,
+            d.reason,
+            seen.join(" ")
+        );
+    }
+}
+
+/// A metric value with as many digits as it needs.
+fn short(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
 }
