@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
         fleetsim run scenarios/single-region.toml --set regions[0].balancer.algorithm=random\n  \
         fleetsim run scenarios/stations/mm4.toml\n  \
         fleetsim check scenarios/flash-crowd-10x.toml\n  \
+        fleetsim compare scenarios/single-region.toml --policy a.toml --policy b.toml --seeds 20\n  \
         fleetsim schema > fleet-scenario.schema.json\n  \
         fleetsim validate"
 )]
@@ -55,6 +56,21 @@ pub(crate) enum Command {
         fleetsim validate --fleet --balancing    # all three tables (~5 min on 2 cores)"
     )]
     Validate(ValidateArgs),
+    /// Run a fleet scenario under several autoscaling policy files on the
+    /// same seeds (common random numbers) and print, per metric, each
+    /// policy's mean with a 95% confidence interval and its paired
+    /// difference from the first policy.
+    #[command(after_help = "Examples:\n  \
+        fleetsim compare scenarios/single-region.toml --policy a.toml --policy b.toml\n  \
+        fleetsim compare scenarios/flash-crowd-10x.toml --policy hpa.toml --policy keda.toml --seeds 20 --jobs 2\n  \
+        fleetsim compare scenarios/single-region.toml --policy a.toml --policy b.toml --duration 30min --out results/\n\n\
+        Seeds run from --seed (default: the scenario's run.seed) to --seed + --seeds - 1,\n\
+        the same for every policy, so differences are paired seed by seed (Student t).\n\
+        --out DIR writes DIR/compare.json (every run's metrics and the summary) and\n\
+        DIR/timeseries.csv (columns policy,t_s,instances_mean,p99_s_mean: per policy and\n\
+        series bucket, the mean over seeds of the fleet's instances and p99 latency;\n\
+        p99_s_mean is empty where no seed had a successful request).")]
+    Compare(CompareArgs),
 }
 
 /// Flags of `fleetsim run`.
@@ -118,6 +134,43 @@ pub(crate) struct ValidateArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, short)]
     pub(crate) jobs: Option<usize>,
+}
+
+/// Flags of `fleetsim compare`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompareArgs {
+    /// Fleet scenario file (TOML, or JSON if it ends in .json).
+    pub(crate) scenario: PathBuf,
+    /// Policy file: TOML with `name`, `description` and an `[autoscaling]`
+    /// table like a group's, put into the scenario's autoscaled groups.
+    /// Repeat for each policy; the first is the baseline the others are
+    /// compared with.
+    #[arg(long = "policy", value_name = "FILE", required = true)]
+    pub(crate) policies: Vec<PathBuf>,
+    /// How many seeds to run each policy on (at least 2 for confidence
+    /// intervals).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub(crate) seeds: u64,
+    /// First seed (default: the scenario's `run.seed`, else 1).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Simulated run length, e.g. `1h` (same as `--set run.duration=...`).
+    #[arg(long)]
+    pub(crate) duration: Option<String>,
+    /// Override a scenario field, as for `run`; applied after the policy
+    /// (repeatable, applied in order).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub(crate) set: Vec<String>,
+    /// Write `compare.json` and `timeseries.csv` into this directory
+    /// (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, short)]
+    pub(crate) jobs: Option<usize>,
+    /// Don't print progress and timing on stderr.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
 }
 
 /// Output format of `fleetsim run`.

@@ -218,14 +218,13 @@ fn render_autoscaling(out: &mut String, r: &FleetReport) {
     let skipped = log.len().saturating_sub(DECISIONS_SHOWN);
     let _ = writeln!(
         out,
-        "  decisions ({} logged{}; {}):",
+        "  decisions ({} logged{}; all in the JSON report's autoscaling.decisions):",
         log.len() as u64 + r.autoscaling.decisions_dropped,
         if skipped > 0 {
             format!(", the last {DECISIONS_SHOWN} shown")
         } else {
             String::new()
-        },
-        "all in the JSON report's autoscaling.decisions"
+        }
     );
     for d in &log[skipped..] {
         let seen: Vec<String> = d

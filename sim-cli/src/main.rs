@@ -6,6 +6,7 @@
 //! byte-identical across runs with the same scenario and seed.
 
 mod args;
+mod compare;
 mod fleet_summary;
 mod summary;
 
@@ -43,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => validate(args),
+        Command::Compare(args) => compare::compare(args),
     }
 }
 

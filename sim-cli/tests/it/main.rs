@@ -197,7 +197,9 @@ fn help_shows_examples() {
     assert!(out.status.success());
     let text = stdout(&out);
     assert!(
-        text.contains("Examples:") && text.contains("fleetsim run scenarios/stations/mm4.toml"),
+        text.contains("Examples:")
+            && text.contains("fleetsim run scenarios/stations/mm4.toml")
+            && text.contains("fleetsim compare"),
         "{text}"
     );
 }
@@ -341,4 +343,178 @@ fn schema_describes_fleet_files() {
         text.contains("regions") && text.contains("populations"),
         "{text}"
     );
+}
+
+/// Writes two policy files that differ only in `max` (the autoscaling
+/// policies themselves are still stubs) and returns their paths.
+fn write_policies(dir: &Path) -> (String, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let a = dir.join("narrow.toml");
+    let b = dir.join("wide.toml");
+    std::fs::write(
+        &a,
+        "name = \"hpa-narrow\"\ndescription = \"HPA, 2 to 12\"\n[autoscaling]\nmin = 2\nmax = 12\npolicy = { type = \"hpa\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "name = \"hpa-wide\"\n[autoscaling]\nmin = 2\nmax = 20\npolicy = { type = \"hpa\" }\n",
+    )
+    .unwrap();
+    (
+        a.to_string_lossy().into_owned(),
+        b.to_string_lossy().into_owned(),
+    )
+}
+
+#[test]
+fn compare_prints_the_table_and_writes_the_same_files_for_any_jobs() {
+    let dir = std::env::temp_dir().join(format!("fleetsim-compare-{}", std::process::id()));
+    let (a, b) = write_policies(&dir);
+    let run = |jobs: &str, out: &Path| {
+        let out = fleetsim(&[
+            "compare",
+            "scenarios/single-region.toml",
+            "--policy",
+            &a,
+            "--policy",
+            &b,
+            "--seeds",
+            "3",
+            "--duration",
+            "2min",
+            "--jobs",
+            jobs,
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    let one = run("1", &dir.join("jobs1"));
+    let two = run("2", &dir.join("jobs2"));
+    let text = stdout(&one);
+    for want in [
+        "scenario   single-region",
+        "seeds      3 (1..=3)",
+        "hpa-narrow",
+        "hpa-wide",
+        "Δ vs hpa-narrow",
+        "p99",
+        "SLO-violation min",
+        "failed requests",
+        "cost",
+        "scale actions",
+        "peak instances",
+        "mean instances",
+        "* : its interval excludes zero",
+    ] {
+        assert!(text.contains(want), "missing `{want}` in:\n{text}");
+    }
+    assert_eq!(
+        one.stdout, two.stdout,
+        "the table must not depend on --jobs"
+    );
+    for file in ["compare.json", "timeseries.csv"] {
+        assert_eq!(
+            std::fs::read(dir.join("jobs1").join(file)).unwrap(),
+            std::fs::read(dir.join("jobs2").join(file)).unwrap(),
+            "{file} must not depend on --jobs"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("jobs1/compare.json")).unwrap()).unwrap();
+    assert_eq!(json["seeds"], 3);
+    assert_eq!(json["first_seed"], 1);
+    let policies = json["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 2);
+    assert_eq!(policies[0]["name"], "hpa-narrow");
+    assert_eq!(policies[1]["name"], "hpa-wide");
+    assert_ne!(policies[0]["scenario_hash"], policies[1]["scenario_hash"]);
+    for p in policies {
+        let runs = p["runs"].as_array().unwrap();
+        let seeds: Vec<u64> = runs.iter().map(|r| r["seed"].as_u64().unwrap()).collect();
+        assert_eq!(seeds, [1, 2, 3]);
+        assert!(runs.iter().all(|r| r["p99_s"].as_f64().unwrap() > 0.0));
+        let p99 = &p["summary"][0];
+        assert_eq!(p99["metric"], "p99_s");
+        assert_eq!(p99["estimate"]["n"], 3);
+        assert!(p99["estimate"]["half_width"].as_f64().is_some());
+    }
+    assert!(policies[0]["summary"][0].get("difference").is_none());
+    assert_eq!(
+        policies[1]["summary"][0]["difference_excludes_zero"], false,
+        "policies that cannot differ yet show no significant difference"
+    );
+    let csv = std::fs::read_to_string(dir.join("jobs1/timeseries.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("policy,t_s,instances_mean,p99_s_mean"));
+    let rows: Vec<&str> = lines.collect();
+    // 2 min in 10 s buckets, per policy.
+    for name in ["hpa-narrow", "hpa-wide"] {
+        let n = rows
+            .iter()
+            .filter(|r| r.starts_with(&format!("{name},")))
+            .count();
+        assert_eq!(n, 12, "{name} rows in:\n{csv}");
+    }
+    assert!(rows[0].starts_with("hpa-narrow,0,9,0."), "{}", rows[0]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn compare_bad_input_names_the_file() {
+    let dir = std::env::temp_dir().join(format!("fleetsim-compare-bad-{}", std::process::id()));
+    let (a, _) = write_policies(&dir);
+    let bad = dir.join("typo.toml");
+    std::fs::write(
+        &bad,
+        "name = \"typo\"\nmaxx = 3\n[autoscaling]\nmin = 2\nmax = 12\n",
+    )
+    .unwrap();
+    let out = fleetsim(&[
+        "compare",
+        "scenarios/single-region.toml",
+        "--policy",
+        &a,
+        "--policy",
+        bad.to_str().unwrap(),
+        "--seeds",
+        "2",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("invalid policy file") && err.contains("typo.toml") && err.contains("maxx"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(stdout(&out).is_empty(), "no run before every policy loads");
+    // A policy that does not fit the scenario names both files.
+    let tight = dir.join("tight.toml");
+    std::fs::write(&tight, "[autoscaling]\nmin = 1\nmax = 4\n").unwrap();
+    let out = fleetsim(&[
+        "compare",
+        "scenarios/single-region.toml",
+        "--policy",
+        tight.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("tight.toml") && err.contains("autoscaling bounds"),
+        "{err}"
+    );
+    let out = fleetsim(&["compare", "scenarios/single-region.toml", "--seeds", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--policy"), "{}", stderr(&out));
+    let out = fleetsim(&["compare", "scenarios/stations/mm1.toml", "--policy", &a]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("station scenario"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -126,7 +126,7 @@ impl MetricHistory {
         }
         self.rows.push_back(row);
         self.minute_acc += row.requests;
-        if self.end() % 60 == 0 {
+        if self.end().is_multiple_of(60) {
             self.minute_requests.push(self.minute_acc);
             self.minute_acc = 0;
         }
