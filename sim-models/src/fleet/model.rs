@@ -405,6 +405,9 @@ pub(crate) struct GroupScaler {
     victim: Victim,
     drain_timeout: SimDuration,
     mean_boot: SimDuration,
+    /// The last held decision logged (policy, capacity, what held it): the
+    /// same hold repeated at every sync is logged once.
+    last_held: Option<(&'static str, u32, String)>,
 }
 
 /// One entry of the decision log: why the autoscaler did (or did not do)
@@ -649,6 +652,7 @@ impl FleetModel {
                     victim: a.victim,
                     drain_timeout: a.drain_timeout,
                     mean_boot: SimDuration::from_secs_f64(gc.boot.mean()),
+                    last_held: None,
                 }));
             }
             let _ = &mut boot_rng;
@@ -1805,6 +1809,17 @@ impl FleetModel {
                 region.groups[g].scale_actions += 1;
             }
             scaler.desired = to;
+            if action == "held" {
+                // What held it, without the metric values that come before.
+                let why = d.reason.find("held").map_or(&d.reason[..], |i| &d.reason[i..]);
+                let key = (kind, from, why.to_string());
+                if scaler.last_held.as_ref() == Some(&key) {
+                    continue;
+                }
+                scaler.last_held = Some(key);
+            } else {
+                scaler.last_held = None;
+            }
             decisions.push((kind, action, d, from, to));
         }
         for (kind, action, d, from, to) in decisions {
