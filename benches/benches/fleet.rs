@@ -9,22 +9,43 @@
 //! ≈ 108 M requests, on one core — is measured with the release binary:
 //! `fleetsim run scenarios/three-region-active-active.toml --duration 1h`
 //! (see the README's Performance section). The rate per request is the same.
+//!
+//! A second bench runs the same slice with a Kubernetes HPA on every group,
+//! for the autoscaling issue's target: policies run on their own periodic
+//! events, so autoscaling should add well under 10 % to the wall time.
 
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use sim_models::{Format, Override};
 
+/// An HPA on CPU at 60 % for one group (its 36 to 46 instances are within
+/// the bounds).
+const HPA: &str = r#"{ min = 20, max = 100, policy = { type = "hpa", metrics = [{ type = "cpu", target_utilization = 60 }] } }"#;
+
 fn three_region(c: &mut Criterion) {
+    bench_three_region(c, "three-region-active-active/1min", false);
+    bench_three_region(c, "three-region-active-active+hpa/1min", true);
+}
+
+fn bench_three_region(c: &mut Criterion, name: &str, autoscaled: bool) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../scenarios/three-region-active-active.toml"
     );
     let text = std::fs::read_to_string(path).expect("the bundled scenario");
-    let overrides = [
+    let mut overrides = vec![
         Override::new("run.duration", "1min"),
         Override::new("run.warmup", "10s"),
     ];
+    if autoscaled {
+        for r in 0..3 {
+            overrides.push(Override::new(
+                format!("regions[{r}].groups[0].autoscaling"),
+                HPA,
+            ));
+        }
+    }
     let scenario = sim_models::load_fleet_scenario(&text, Format::Toml, &overrides, &|_| {
         Err("no files".into())
     })
@@ -39,7 +60,7 @@ fn three_region(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(15))
         .throughput(Throughput::Elements(created));
-    group.bench_function("three-region-active-active/1min", |b| {
+    group.bench_function(name, |b| {
         b.iter_with_large_drop(|| sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {}))
     });
     group.finish();

@@ -141,3 +141,89 @@ fn a_10x_flash_crowd_is_absorbed_within_the_hpa_rules_bound() {
         assert!(first_in.time_s >= SPIKE_END + 300.0 - sync, "{first_in:?}");
     }
 }
+
+/// Every bundled policy file loads into `compare-policies.toml`, runs with
+/// conservation, and reports the policies it names.
+#[test]
+fn every_bundled_policy_runs_on_the_compare_scenario() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+    let text = std::fs::read_to_string(format!("{root}/compare-policies.toml")).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(format!("{root}/policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    let expected = [
+        ("hpa-default", "hpa"),
+        ("hpa-fast-scale-up", "hpa"),
+        ("predictive", "target_tracking+predictive"),
+        ("queue-keda", "keda"),
+        ("scheduled", "target_tracking+scheduled"),
+        ("step-scaling-seed003", "rules"),
+        ("target-tracking-cpu70", "target_tracking"),
+    ];
+    assert_eq!(files.len(), expected.len(), "{files:?}");
+    let overrides = [
+        sim_models::Override::new("run.duration", "20min"),
+        sim_models::Override::new("run.warmup", "1min"),
+    ];
+    let mut hashes = Vec::new();
+    for (path, (name, kinds)) in files.iter().zip(expected) {
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let policy = sim_models::PolicyFile::parse(&std::fs::read_to_string(path).unwrap(), stem)
+            .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        assert_eq!(policy.name, name);
+        assert!(!policy.description.is_empty(), "{name}");
+        let scenario = sim_models::load_fleet_scenario_with_policy(
+            &text,
+            Format::Toml,
+            Some(&policy),
+            &overrides,
+            &|_| Err("no files".into()),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        hashes.push(scenario.hash.clone());
+        let r = sim_models::run_fleet(&scenario, 1, "test", &mut |_| {});
+        assert!(r.conservation.holds, "{name}");
+        let a = r.regions[0].groups[0].autoscaling.as_ref().unwrap();
+        assert_eq!(a.policies.join("+"), kinds, "{name}");
+    }
+    hashes.sort();
+    hashes.dedup();
+    assert_eq!(
+        hashes.len(),
+        expected.len(),
+        "each policy changes the scenario hash"
+    );
+}
+
+/// A bad value in a policy file is reported with the group's path and the
+/// policy file's name.
+#[test]
+fn policy_file_problems_name_the_file() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/compare-policies.toml"
+    ))
+    .unwrap();
+    let policy = sim_models::PolicyFile::parse(
+        "[autoscaling]\nmin = 2\nmax = 40\npolicy = { type = \"hpa\", sync_period = \"0s\" }\n",
+        "broken",
+    )
+    .unwrap();
+    let e = sim_models::load_fleet_scenario_with_policy(
+        &text,
+        Format::Toml,
+        Some(&policy),
+        &[],
+        &|_| Err("no files".into()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("regions[0].groups[0].autoscaling.policy.sync_period"),
+        "{e}"
+    );
+    assert!(e.contains("(from policy file broken)"), "{e}");
+}

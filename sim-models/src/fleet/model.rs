@@ -1811,7 +1811,10 @@ impl FleetModel {
             scaler.desired = to;
             if action == "held" {
                 // What held it, without the metric values that come before.
-                let why = d.reason.find("held").map_or(&d.reason[..], |i| &d.reason[i..]);
+                let why = d
+                    .reason
+                    .find("held")
+                    .map_or(&d.reason[..], |i| &d.reason[i..]);
                 let key = (kind, from, why.to_string());
                 if scaler.last_held.as_ref() == Some(&key) {
                     continue;
