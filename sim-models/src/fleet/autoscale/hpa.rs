@@ -17,7 +17,11 @@
 //!   `instance_warmup`, 15 s by default for the HPA) is cpu-unready (rule 1.2
 //!   step 4) but ready for the other pod metrics. In-service instances are
 //!   the ready pods; draining instances are terminating pods (ignored).
-//!   Every instance reports metrics, so there are no "missing" pods.
+//!   A pod counts as ready for a metric only if its samples cover the whole
+//!   (lagged) metric window — one that became ready later has no usable
+//!   sample yet and is unready, as rule 1.2 step 4 disregards a CPU sample
+//!   that does not cover ready time. Every instance reports metrics, so
+//!   there are no "missing" pods.
 //! - **Metric freshness.** A sync at time t reads pod metrics averaged over
 //!   `[t − metric_lag − metric_window, t − metric_lag)` (defaults 15 s and
 //!   15 s: metrics-server's resolution and the age of its last scrape, 1.1
@@ -981,16 +985,20 @@ impl HpaController {
         let current = view.desired;
         match metric {
             HpaMetric::Cpu { target_utilization } => {
-                let Some(util) = window.and_then(|w| w.cpu_utilization()) else {
+                let Some((util, w)) = window.and_then(|w| Some((w.cpu_utilization()?, w))) else {
                     return (None, "cpu: no data".into());
                 };
-                // Ready = in service; booting (Pending) and warming are cpu-unready.
-                let unready = n.booting + n.warming;
+                // Ready = in service with samples covering the whole window;
+                // booting (Pending), warming, and pods that became ready
+                // after the window started are cpu-unready (rule 1.2 step 4:
+                // a sample that does not cover ready time is disregarded).
+                let ready = pods_sampled(w.instances, w.seconds, n.in_service);
+                let unready = n.active() - ready;
                 let p = pod_proposal(
                     util,
                     100.0,
                     f64::from(target_utilization),
-                    n.in_service,
+                    ready,
                     unready,
                     current,
                     tol,
@@ -998,9 +1006,8 @@ impl HpaController {
                 observed.push(("cpu_utilization".into(), util));
                 observed.push(("cpu_target".into(), f64::from(target_utilization) / 100.0));
                 let phrase = format!(
-                    "cpu {}% / {target_utilization}% on {} ready, {unready} unready ⇒ {}",
+                    "cpu {}% / {target_utilization}% on {ready} ready, {unready} unready ⇒ {}",
                     truncated(util, 100.0),
-                    n.in_service,
                     show(p)
                 );
                 (p, phrase)
@@ -1009,28 +1016,29 @@ impl HpaController {
                 // Requests per booted-instance-second; warming instances are
                 // ready for non-cpu metrics (rule 1.2 step 4 is cpu-only).
                 let wpi = f64::from(view.workers_per_instance);
-                let avg = window.and_then(|w| {
+                let sampled = window.and_then(|w| {
                     (wpi > 0.0 && w.workers_all > 0.0)
-                        .then(|| w.requests as f64 * wpi / w.workers_all)
+                        .then(|| (w.requests as f64 * wpi / w.workers_all, w))
                 });
-                let Some(avg) = avg else {
+                let Some((avg, w)) = sampled else {
                     return (None, "requests_per_replica: no data".into());
                 };
+                // Ready = booted pods with samples over the whole window.
+                let ready = pods_sampled(w.workers_all / wpi, w.seconds, n.ready());
+                let unready = n.active() - ready;
                 let p = pod_proposal(
                     avg,
                     1000.0,
                     (target * 1000.0).round(),
-                    n.ready(),
-                    n.booting,
+                    ready,
+                    unready,
                     current,
                     tol,
                 );
                 observed.push(("requests_per_replica".into(), avg));
                 observed.push(("requests_per_replica_target".into(), target));
                 let phrase = format!(
-                    "requests/s per replica {avg:.3} / {target} on {} ready, {} unready ⇒ {}",
-                    n.ready(),
-                    n.booting,
+                    "requests/s per replica {avg:.3} / {target} on {ready} ready, {unready} unready ⇒ {}",
                     show(p)
                 );
                 (p, phrase)
@@ -1049,6 +1057,20 @@ impl HpaController {
             }
         }
     }
+}
+
+/// Pods whose samples cover the whole metric window: the window's
+/// instance-seconds over its length, rounded down (a pod that joined during
+/// the window has a partial sample, which Kubernetes disregards), and no
+/// more than the pods `now` ready. The proposal multiplies by this count,
+/// so a pod that became ready after the window is not credited with load
+/// it was never measured under.
+fn pods_sampled(instance_seconds: f64, seconds: u64, now_ready: u32) -> u32 {
+    if seconds == 0 {
+        return 0;
+    }
+    let mean = instance_seconds / seconds as f64;
+    ((mean + 1e-9).floor().max(0.0) as u32).min(now_ready)
 }
 
 /// A proposal for the log.
