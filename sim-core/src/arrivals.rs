@@ -370,6 +370,9 @@ pub struct ArrivalProcess {
     /// The last segment used: `(start, end, bound)`. Purely a cache: the
     /// segment and its bound are a function of time alone.
     segment: Option<(f64, f64, f64)>,
+    /// No arrival at or after this time is wanted (seconds; infinite by
+    /// default): sampling stops there and no segment reaches past it.
+    horizon: f64,
 }
 
 impl ArrivalProcess {
@@ -403,7 +406,23 @@ impl ArrivalProcess {
             breaks,
             grid,
             segment: None,
+            horizon: f64::INFINITY,
         }
+    }
+
+    /// The same process, for a run that ends at `horizon_s` seconds:
+    /// [`next_arrival`](Self::next_arrival) returns `None` once sampling
+    /// passes the horizon, and segments are cut there, so no work is spent
+    /// on (possibly astronomically long) stretches of the profile after the
+    /// run. Arrivals before the horizon keep their distribution.
+    pub fn with_horizon(mut self, horizon_s: f64) -> Self {
+        if horizon_s.is_finite() && horizon_s >= 0.0 {
+            self.horizon = horizon_s;
+            self.breaks.retain(|&b| b < horizon_s);
+            self.breaks.push(horizon_s);
+            self.segment = None;
+        }
+        self
     }
 
     /// The profile this process follows.
@@ -423,6 +442,9 @@ impl ArrivalProcess {
         }
         let mut t = now_s;
         loop {
+            if t >= self.horizon {
+                return None;
+            }
             let (end, bound) = self.segment_at(t);
             if bound <= 0.0 {
                 if end == f64::INFINITY {
@@ -948,5 +970,27 @@ mod tests {
         let gap = -libm::log(uniform_open01(&mut b)) / 3.0;
         assert_eq!(t, now + SimDuration::from_secs_f64(gap));
         assert_eq!(a.next_u64(), b.next_u64());
+    }
+
+    /// A diurnal trough that lasts for years (rate all but zero) once made
+    /// thinning loop for ages; with a horizon the work stops at the run's
+    /// end (found by the fleet property tests).
+    #[test]
+    fn a_horizon_bounds_the_work_of_an_endless_trough() {
+        let period = 1.85e11;
+        let profile = RateProfile::diurnal(100.0, 1.0, period, period / 2.0)
+            .unwrap()
+            .with_spike(2.3e10, 6.125, 1000.0)
+            .unwrap();
+        let mut process = ArrivalProcess::new(profile).with_horizon(601.0);
+        let mut rng = rng(1);
+        let mut now = SimTime::ZERO;
+        let mut n = 0;
+        while let Some(t) = process.next_arrival(now, &mut rng) {
+            assert!(t.as_secs_f64() < 601.0);
+            now = t;
+            n += 1;
+        }
+        assert!(n < 10, "{n} arrivals in a trough");
     }
 }

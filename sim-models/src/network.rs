@@ -257,10 +257,15 @@ impl StationNetwork {
                         Arrivals::Renewal(gap) => {
                             SourceArrivals::Renewal(DurationStream::new(gap.clone(), rng))
                         }
-                        Arrivals::Rate(profile) => SourceArrivals::Rate(Box::new((
-                            ArrivalProcess::new(profile.clone()),
-                            rng,
-                        ))),
+                        Arrivals::Rate(profile) => {
+                            // Nothing after the horizon is needed (one second
+                            // of margin past it).
+                            let mut process = ArrivalProcess::new(profile.clone());
+                            if let Some(h) = config.stop.horizon {
+                                process = process.with_horizon(h.as_secs_f64() + 1.0);
+                            }
+                            SourceArrivals::Rate(Box::new((process, rng)))
+                        }
                     }
                 },
                 stats: SourceStats {

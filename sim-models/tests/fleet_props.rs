@@ -268,6 +268,69 @@ const ALGORITHMS: [&str; 11] = [
 
 const PRIMES: [u64; 11] = [2, 3, 5, 7, 11, 13, 17, 31, 101, 1009, 65_537];
 
+/// An `autoscaling` table for a group of `n` instances: bounds around `n`
+/// and one of every policy kind, sometimes with scheduled actions, over the
+/// short runs the generator makes (periods of seconds, so they act).
+/// Returns the group's `max`.
+fn autoscaling(g: &mut Gen, out: &mut String, n: u64) -> u64 {
+    let min = g.pick(n + 1);
+    let max = n.max(1) + g.int(0, 8);
+    let cpu = g.int(20, 90);
+    let policy = match g.pick(8) {
+        0 => format!(
+            "{{ type = \"hpa\", metrics = [{{ type = \"cpu\", target_utilization = {cpu} }}], sync_period = \"5s\", metric_window = \"5s\", metric_lag = \"{}s\" }}",
+            g.pick(6)
+        ),
+        1 => format!(
+            "{{ type = \"hpa\", metrics = [{{ type = \"requests_per_replica\", target = {} }}, {{ type = \"queue_per_replica\", target = 2 }}], behavior = {{ scale_up = {{ policies = [{{ type = \"percent\", value = {}, period = \"10s\" }}] }}, scale_down = {{ stabilization_window = \"{}s\" }} }} }}",
+            g.int(1, 200),
+            g.int(1, 300),
+            g.pick(60)
+        ),
+        2 => format!(
+            "{{ type = \"keda\", value = {}, polling_interval = \"5s\", cooldown_period = \"{}s\" }}",
+            g.int(1, 20),
+            g.pick(30)
+        ),
+        3 => format!(
+            "{{ type = \"target_tracking\", metric = \"cpu\", target = {cpu}, datapoints_to_alarm_low = {} }}",
+            g.int(1, 3)
+        ),
+        4 => format!(
+            "{{ type = \"step\", metric = \"cpu\", scale_out = {{ threshold = {cpu}, adjustment_type = \"percent_change_in_capacity\", steps = [{{ lower = 0, upper = 10, adjustment = 20 }}, {{ lower = 10, adjustment = 50 }}] }}, scale_in = {{ threshold = {}, steps = [{{ upper = 0, adjustment = -1 }}] }} }}",
+            cpu / 2
+        ),
+        5 => format!(
+            "{{ type = \"simple\", metric = \"cpu\", scale_out = {{ threshold = {cpu}, adjustment = {}, cooldown = \"{}s\" }} }}",
+            g.int(1, 4),
+            g.pick(60)
+        ),
+        6 => format!(
+            "{{ type = \"rules\", evaluation_period = \"5s\", cooldown = \"{}s\", scale_up = [{{ metric = \"cpu_utilization\", threshold = {cpu}, duration = \"10s\", action = {{ type = \"percent\", value = 50 }} }}], scale_down = [{{ metric = \"queue_per_instance\", threshold = 1, duration = \"20s\", action = {{ type = \"instances\", value = 1 }} }}] }}",
+            g.pick(30)
+        ),
+        _ => format!(
+            "{{ type = \"threshold\", metric = \"cpu_utilization\", target = {cpu}, cooldown = \"{}s\", window = \"10s\" }}",
+            g.pick(30)
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "[regions.groups.autoscaling]\nmin = {min}\nmax = {max}\npolicy = {policy}\nvictim = \"{}\"\ndrain_timeout = \"{}s\"",
+        ["newest", "oldest", "zone_balanced"][g.pick(3) as usize],
+        g.pick(20)
+    );
+    if g.one_in(3) {
+        let _ = writeln!(
+            out,
+            "scheduled = [{{ at = \"{}s\", desired = {} }}]",
+            g.int(1, 60),
+            g.int(min, max)
+        );
+    }
+    max
+}
+
 fn balancer(g: &mut Gen, out: &mut String, instances: u64) {
     if g.one_in(4) {
         return; // the default balancer
@@ -736,6 +799,10 @@ fn scenario(choices: &[u32]) -> String {
             }
             if g.flip() {
                 let _ = writeln!(groups, "start_booting = {}", g.flip());
+            }
+            if g.one_in(3) {
+                // The balancer must fit the most the group may reach.
+                instances += autoscaling(g, &mut groups, n) - n;
             }
         }
         balancer(g, &mut out, instances);

@@ -708,7 +708,15 @@ impl FleetModel {
                 .map(|r| pc.access_latency + config.inter_region_latency[pc.home_region][r])
                 .collect();
             let (arrivals, think) = match &pc.load {
-                LoadConfig::Open(profile) => (Some(ArrivalProcess::new(profile.clone())), None),
+                // Arrivals after the run (one second of margin) are never
+                // needed: the process stops there.
+                LoadConfig::Open(profile) => (
+                    Some(
+                        ArrivalProcess::new(profile.clone())
+                            .with_horizon(config.run.duration.as_secs_f64() + 1.0),
+                    ),
+                    None,
+                ),
                 LoadConfig::Closed { think, .. } => (None, Some(think.clone())),
             };
             let client = &pc.client;

@@ -293,3 +293,80 @@ pub(crate) fn lower_autoscaling(
         drain_timeout,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::load::tests::{MINI, parse};
+
+    /// MINI with an `autoscaling` table on the first group (4 instances).
+    fn with(table: &str) -> String {
+        MINI.replacen(
+            "instances = 4\n",
+            &format!("instances = 4\n[regions.groups.autoscaling]\n{table}\n"),
+            1,
+        )
+    }
+
+    #[test]
+    fn defaults_follow_the_policy_kind() {
+        let a = |t: &str| {
+            parse(&with(t)).unwrap().config.regions[0].groups[0]
+                .autoscaling
+                .clone()
+                .unwrap()
+        };
+        let hpa = a("min = 1\nmax = 10\npolicy = { type = \"hpa\" }");
+        assert_eq!(
+            (hpa.instance_warmup, hpa.drain_timeout, hpa.victim),
+            (
+                SimDuration::from_secs(15),
+                SimDuration::from_secs(30),
+                Victim::Newest
+            )
+        );
+        let tt = a(
+            "min = 1\nmax = 10\nvictim = \"zone_balanced\"\npolicy = { type = \"target_tracking\", metric = \"cpu\", target = 50 }",
+        );
+        assert_eq!(
+            (tt.instance_warmup, tt.drain_timeout, tt.victim),
+            (
+                SimDuration::from_secs(300),
+                SimDuration::from_secs(300),
+                Victim::ZoneBalanced
+            )
+        );
+        let keda = a("min = 0\nmax = 10\npolicy = { type = \"keda\", value = 5 }");
+        assert_eq!(
+            (keda.instance_warmup, keda.drain_timeout),
+            (SimDuration::ZERO, SimDuration::from_secs(30))
+        );
+        assert_eq!(keda.build_policies().len(), 1);
+        assert!(keda.history_seconds() >= 60);
+    }
+
+    #[test]
+    fn bounds_and_empty_tables_are_refused_with_paths() {
+        let e = parse(&with("min = 8\nmax = 2\npolicy = { type = \"hpa\" }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("regions[0].groups[0].autoscaling.min: min (8) is more than max (2)"),
+            "{e}"
+        );
+        assert!(e.contains("outside its autoscaling bounds [8, 2]"), "{e}");
+        let e = parse(&with("min = 1\nmax = 10")).unwrap_err().to_string();
+        assert!(e.contains("nothing would ever change the size"), "{e}");
+        let e = parse(&with("min = 1\nmax = 1000000\npolicy = { type = \"hpa\" }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("autoscaling.max: 1000000 is more than the 100000 allowed"),
+            "{e}"
+        );
+        let e = parse(&with("min = 1\nmax = 10\npolicy = { type = \"magic\" }"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `magic`"), "{e}");
+    }
+}
