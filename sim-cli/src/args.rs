@@ -34,7 +34,8 @@ pub(crate) enum Command {
         fleetsim run scenarios/three-region-active-active.toml\n  \
         fleetsim run scenarios/three-region-active-active.toml --duration 1h --out report.json\n  \
         fleetsim run scenarios/single-region.toml --set 'regions[0].groups[0].instances=20' --set run.seed=9\n  \
-        fleetsim run scenarios/stations/mm4.toml --seed 42 --format json\n\n\
+        fleetsim run scenarios/stations/mm4.toml --seed 42 --format json\n  \
+        fleetsim run scenarios/compare-policies.toml --policy scenarios/policies/hpa-default.toml\n\n\
         The JSON report is documented in docs/report.md; scenario files in docs/scenario.md.")]
     Run(RunArgs),
     /// Run a scenario twice and compare hashes of the full event traces and
@@ -90,9 +91,13 @@ pub(crate) struct RunArgs {
     pub(crate) duration: Option<String>,
     /// Override any scenario field, by its path in the file:
     /// `--set regions[0].balancer.algorithm=random` (fleet scenarios;
-    /// repeatable, applied in order).
+    /// repeatable, applied in order, after `--policy`).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub(crate) set: Vec<String>,
+    /// A policy file (as for `compare`) whose `[autoscaling]` table replaces
+    /// the autoscaled groups' own (fleet scenarios).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) format: OutputFormat,
@@ -112,6 +117,9 @@ pub(crate) struct CheckArgs {
     /// Override scenario fields, as for `run` (fleet scenarios).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub(crate) set: Vec<String>,
+    /// A policy file, as for `run`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
 }
 
 /// Flags of `fleetsim validate`.

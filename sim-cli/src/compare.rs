@@ -303,7 +303,7 @@ fn run_one(scenario: &FleetScenario, seed: u64, reproduce: &str) -> Result<RunRe
 }
 
 /// Reads and parses a policy file; errors name it.
-fn read_policy(file: &Path) -> anyhow::Result<PolicyFile> {
+pub(crate) fn read_policy(file: &Path) -> anyhow::Result<PolicyFile> {
     let meta = fs::metadata(file)
         .with_context(|| format!("cannot read policy file `{}`", file.display()))?;
     if meta.len() > MAX_POLICY_FILE_BYTES as u64 {

@@ -54,12 +54,18 @@ enum Loaded {
     Fleet(sim_models::FleetScenario),
 }
 
-/// Reads a scenario file of either kind, applying `--set` overrides (fleet
-/// scenarios only); errors name the file.
-fn load_any(path: &Path, set: &[String]) -> anyhow::Result<Loaded> {
+/// Reads a scenario file of either kind, applying a policy file and `--set`
+/// overrides (fleet scenarios only); errors name the file.
+fn load_any(path: &Path, policy: Option<&Path>, set: &[String]) -> anyhow::Result<Loaded> {
     let text = read_scenario(path)?;
     let format = sim_models::Format::from_file_name(&path.to_string_lossy());
     if !sim_models::is_fleet_scenario(&text, format) {
+        if policy.is_some() {
+            anyhow::bail!(
+                "`--policy` applies to fleet scenarios; `{}` is a station scenario",
+                path.display()
+            );
+        }
         if !set.is_empty() {
             anyhow::bail!(
                 "`--set` and `--duration` apply to fleet scenarios; `{}` is a station scenario \
@@ -80,9 +86,16 @@ fn load_any(path: &Path, set: &[String]) -> anyhow::Result<Loaded> {
         let full = dir.join(name);
         fs::read_to_string(&full).map_err(|e| format!("cannot read `{}`: {e}", full.display()))
     };
-    sim_models::load_fleet_scenario(&text, format, &overrides, &read_file)
-        .map(Loaded::Fleet)
-        .with_context(|| format!("invalid scenario `{}`", path.display()))
+    let policy = policy.map(compare::read_policy).transpose()?;
+    sim_models::load_fleet_scenario_with_policy(
+        &text,
+        format,
+        policy.as_ref(),
+        &overrides,
+        &read_file,
+    )
+    .map(Loaded::Fleet)
+    .with_context(|| format!("invalid scenario `{}`", path.display()))
 }
 
 /// Reads a scenario file, refusing oversized ones before reading them.
@@ -100,8 +113,11 @@ fn read_scenario(path: &Path) -> anyhow::Result<String> {
     fs::read_to_string(path).with_context(|| format!("cannot read scenario `{}`", path.display()))
 }
 
-fn reproduce_command(path: &Path, seed: u64, set: &[String]) -> String {
+fn reproduce_command(path: &Path, seed: u64, policy: Option<&Path>, set: &[String]) -> String {
     let mut cmd = format!("fleetsim run {} --seed {seed}", path.display());
+    if let Some(p) = policy {
+        cmd.push_str(&format!(" --policy {}", p.display()));
+    }
     for s in set {
         cmd.push_str(&format!(" --set '{s}'"));
     }
@@ -112,7 +128,7 @@ fn run_scenario(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = args.duration.take() {
         args.set.push(format!("run.duration={d}"));
     }
-    let scenario = match load_any(&args.scenario, &args.set)? {
+    let scenario = match load_any(&args.scenario, args.policy.as_deref(), &args.set)? {
         Loaded::Fleet(f) => return run_fleet(&args, &f),
         Loaded::Stations(s) => s,
     };
@@ -122,7 +138,7 @@ fn run_scenario(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let report = sim_models::run_with_progress(
         &scenario,
         seed,
-        &reproduce_command(&args.scenario, seed, &[]),
+        &reproduce_command(&args.scenario, seed, None, &[]),
         &mut |p| progress.update(p),
     );
     progress.finish();
@@ -156,7 +172,7 @@ fn run_fleet(args: &RunArgs, scenario: &sim_models::FleetScenario) -> anyhow::Re
     let report = sim_models::run_fleet(
         scenario,
         seed,
-        &reproduce_command(&args.scenario, seed, &args.set),
+        &reproduce_command(&args.scenario, seed, args.policy.as_deref(), &args.set),
         &mut |p| progress.update(p),
     );
     progress.finish();
@@ -242,12 +258,12 @@ impl ProgressLine {
 }
 
 fn check_scenario(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let loaded = load_any(&args.scenario, &args.set)?;
+    let loaded = load_any(&args.scenario, args.policy.as_deref(), &args.set)?;
     let seed = args.seed.unwrap_or_else(|| match &loaded {
         Loaded::Stations(s) => s.default_seed(),
         Loaded::Fleet(f) => f.default_seed(),
     });
-    let reproduce = reproduce_command(&args.scenario, seed, &args.set);
+    let reproduce = reproduce_command(&args.scenario, seed, args.policy.as_deref(), &args.set);
     let trace = || match &loaded {
         Loaded::Stations(s) => sim_models::trace_hash(s, seed),
         Loaded::Fleet(f) => sim_models::fleet_trace_hash(f, seed),

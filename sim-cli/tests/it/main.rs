@@ -518,3 +518,34 @@ fn compare_bad_input_names_the_file() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `run --policy` applies a policy file, prints the group's autoscaling and
+/// decisions, and records the flag in the reproduce line.
+#[test]
+fn run_with_a_policy_file_shows_its_decisions() {
+    let out = fleetsim(&[
+        "run",
+        "scenarios/compare-policies.toml",
+        "--policy",
+        "scenarios/policies/hpa-default.toml",
+        "--duration",
+        "30min",
+        "-q",
+    ]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("us-east/web      hpa:"), "{text}");
+    assert!(text.contains("decisions ("), "{text}");
+    assert!(
+        text.contains("--policy scenarios/policies/hpa-default.toml"),
+        "{text}"
+    );
+    let bad = fleetsim(&[
+        "run",
+        "scenarios/stations/mm4.toml",
+        "--policy",
+        "scenarios/policies/hpa-default.toml",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`--policy` applies to fleet scenarios"));
+}

@@ -44,7 +44,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::autoscale::{GroupView, InstanceCounts, MetricHistory, MetricRow, Policy, Victim};
+use super::autoscale::{
+    Decision, GroupView, InstanceCounts, MetricHistory, MetricRow, Policy, Victim,
+};
 use super::balancer::{BackendInfo, Balancer};
 use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
 use super::config::{FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
@@ -62,10 +64,6 @@ const MINUTE: SimDuration = SimDuration::from_secs(60);
 
 /// Resolution of autoscaling metrics and policy clocks.
 const METRIC_TICK: SimDuration = SimDuration::from_secs(1);
-
-/// How long predictive scaling's forecast holds off dynamic scale-in (one
-/// forecast hour).
-const FORECAST_HOUR: SimDuration = SimDuration::from_secs(3600);
 
 /// Most decision-log entries kept (later ones are counted).
 pub const MAX_DECISIONS: usize = 10_000;
@@ -394,9 +392,6 @@ pub(crate) struct GroupScaler {
     pub(crate) desired: u32,
     min: u32,
     max: u32,
-    /// Dynamic scale-in does not go below the latest predictive forecast
-    /// until the given time (the end of its forecast hour).
-    predictive_floor: (u32, SimTime),
     policies: Vec<Box<dyn Policy>>,
     history: MetricHistory,
     /// Instances of the group not yet terminated, in launch order.
@@ -644,7 +639,6 @@ impl FleetModel {
                     desired: gc.instances,
                     min: a.min,
                     max: a.max,
-                    predictive_floor: (0, SimTime::ZERO),
                     policies: a.build_policies(),
                     history: MetricHistory::new(a.history_seconds()),
                     members: (first..first + gc.instances).collect(),
@@ -1790,20 +1784,10 @@ impl FleetModel {
             if let Some(max) = d.max {
                 scaler.max = max.max(scaler.min);
             }
-            let mut to = from;
-            if let Some(want) = d.desired {
-                if kind == "predictive" {
-                    scaler.predictive_floor = (want, after(now, FORECAST_HOUR));
-                }
-                to = want;
-                let (floor, until) = scaler.predictive_floor;
-                if kind != "scheduled" && now < until {
-                    // Predictive scaling and dynamic policies combine by max
-                    // (AWS): a dynamic scale-in stops at the forecast.
-                    to = to.max(floor.min(from));
-                }
-            }
-            to = to.clamp(scaler.min, scaler.max.max(scaler.min));
+            let to = d
+                .desired
+                .unwrap_or(from)
+                .clamp(scaler.min, scaler.max.max(scaler.min));
             let action = if to > from {
                 "scale_out"
             } else if to < from {
@@ -1813,9 +1797,6 @@ impl FleetModel {
             } else {
                 "held"
             };
-            if to != from {
-                region.groups[g].scale_actions += 1;
-            }
             scaler.desired = to;
             if action == "held" {
                 // What held it, without the metric values that come before.
@@ -1833,6 +1814,46 @@ impl FleetModel {
             }
             decisions.push((kind, action, d, from, to));
         }
+        // A later policy that undoes an earlier one in the same second (a
+        // predictive forecast holding capacity that a dynamic policy wanted
+        // to remove: AWS takes the larger) changes nothing: one held entry
+        // says why.
+        if decisions.len() > 1
+            && decisions.iter().any(|x| x.3 != x.4)
+            && decisions[0].3 == scaler.desired
+        {
+            let start = decisions[0].3;
+            let kinds: Vec<&str> = decisions.iter().map(|x| x.0).collect();
+            let mut observed = Vec::new();
+            let mut reasons = Vec::new();
+            for (kind, _, d, from, to) in decisions.drain(..) {
+                observed.extend(
+                    d.observed
+                        .into_iter()
+                        .map(|(k, v)| (format!("{kind}.{k}"), v)),
+                );
+                reasons.push(format!("{kind} {from}→{to}: {}", d.reason));
+            }
+            decisions.push((
+                if kinds.contains(&"predictive") {
+                    "predictive"
+                } else {
+                    kinds[kinds.len() - 1]
+                },
+                "held",
+                Decision {
+                    observed,
+                    reason: format!(
+                        "held at {start}, the larger capacity wins: {}",
+                        reasons.join("; ")
+                    ),
+                    ..Decision::default()
+                },
+                start,
+                start,
+            ));
+        }
+        region.groups[g].scale_actions += decisions.iter().filter(|x| x.3 != x.4).count() as u64;
         for (kind, action, d, from, to) in decisions {
             self.log_decision(r, g, now, kind, action, d.observed, d.reason, from, to);
         }

@@ -300,10 +300,18 @@ fn autoscaled(mut c: FleetConfig, min: u32, max: u32) -> FleetConfig {
 }
 
 fn run_scripted(config: &FleetConfig, script: Vec<(u64, u32)>) -> FleetReport {
+    run_scripts(config, vec![script])
+}
+
+fn run_scripts(config: &FleetConfig, scripts: Vec<Vec<(u64, u32)>>) -> FleetReport {
     let mut sim = sim_core::Simulation::new(FleetModel::new(config, 1));
     {
         let (model, sched) = sim.parts_mut();
-        model.replace_policies(0, 0, vec![Box::new(Script(script))]);
+        let policies = scripts
+            .into_iter()
+            .map(|s| Box::new(Script(s)) as Box<dyn super::autoscale::Policy>)
+            .collect();
+        model.replace_policies(0, 0, policies);
         model.start(sched);
     }
     let end = SimTime::ZERO + config.run.duration;
@@ -436,4 +444,26 @@ fn autoscaled_runs_are_deterministic() {
     let a = serde_json::to_string(&run_scripted(&c, script.clone())).unwrap();
     let b = serde_json::to_string(&run_scripted(&c, script)).unwrap();
     assert_eq!(a, b);
+}
+
+#[test]
+fn a_change_undone_in_the_same_second_is_one_held_entry() {
+    // The first policy wants 2 at 10 s, the second keeps 6 (as predictive
+    // scaling holds its forecast against a dynamic scale-in): nothing is
+    // drained, no scale action counts, one held entry explains it.
+    let c = autoscaled(pool(Algorithm::RoundRobin, 6, 0.3, 100), 1, 10);
+    let r = run_scripts(&c, vec![vec![(10, 2)], vec![(10, 6)]]);
+    let a = r.regions[0].groups[0].autoscaling.as_ref().unwrap();
+    assert_eq!((a.scale_actions, a.launches, a.terminations), (0, 0, 0));
+    let log = &r.autoscaling.decisions;
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!(
+        (log[0].action.as_str(), log[0].from, log[0].to),
+        ("held", 6, 6)
+    );
+    assert!(
+        log[0].reason.contains("script 6→2") && log[0].reason.contains("script 2→6"),
+        "{}",
+        log[0].reason
+    );
 }

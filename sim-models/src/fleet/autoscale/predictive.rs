@@ -1,6 +1,8 @@
 //! AWS predictive scaling (reference §2.4), with fleetsim's own forecast.
 //!
-//! Forecast model (AWS's is proprietary, §2.4): **seasonal-naive, hourly**.
+//! Forecast model (AWS's is proprietary, §2.4): **seasonal-naive, hourly**
+//! (the forecast period is an hour, as AWS's, unless `forecast_interval`
+//! says otherwise; "hour" below means one forecast period).
 //! The load forecast for hour `H` (seconds `[3600H, 3600H + 3600)`) is the
 //! mean request rate that reached the group in hour `H − season` (from
 //! [`MetricHistory::minute_requests`](super::MetricHistory::minute_requests));
@@ -76,10 +78,16 @@ pub struct PredictiveSpec {
     /// group's mean boot time ahead of the hour.
     #[serde(default)]
     pub scheduling_buffer: Option<Seconds>,
-    /// The seasonal period the forecast repeats (default 24 h; whole hours,
-    /// 1 h to 14 days). Nothing is forecast before one season of history.
+    /// The seasonal period the forecast repeats (default 24 h; a whole
+    /// number of forecast intervals, at most 14 days). Nothing is forecast
+    /// before one season of history.
     #[serde(default)]
     pub season: Option<Seconds>,
+    /// Length of one forecast period (default 1 h, AWS's hourly forecast;
+    /// whole minutes, 1 min to 1 h). Scenarios that compress a day into an
+    /// hour forecast in minutes.
+    #[serde(default)]
+    pub forecast_interval: Option<Seconds>,
     /// `honor_max` (default) or `increase_max`.
     #[serde(default)]
     pub max_capacity_breach: Option<MaxCapacityBreach>,
@@ -98,8 +106,10 @@ pub struct PredictiveConfig {
     pub mode: PredictiveMode,
     /// Pre-launch buffer (before the mean boot time).
     pub scheduling_buffer: SimDuration,
-    /// Season in hours.
+    /// Season in forecast intervals.
     pub season_hours: u64,
+    /// One forecast interval, seconds (a whole number of minutes).
+    pub interval: u64,
     /// `None` = honor the max; `Some(percent)` = raise it with that buffer.
     pub increase_max_buffer: Option<u32>,
 }
@@ -124,36 +134,61 @@ pub(crate) fn lower_predictive(
         Bound::Excluded(0.0),
         Bound::Unbounded,
     );
+    let ip = format!("{path}.forecast_interval");
+    let interval_d = spec
+        .forecast_interval
+        .map_or(SimDuration::from_secs(HOUR), |v| c.positive_time(&ip, v));
+    let minute_ns = 60 * 1_000_000_000;
+    let interval = if interval_d.as_nanos().is_multiple_of(minute_ns)
+        && (60..=HOUR).contains(&(interval_d.as_nanos() / 1_000_000_000))
+    {
+        interval_d.as_nanos() / 1_000_000_000
+    } else {
+        c.add(
+            ip,
+            format!(
+                "must be a whole number of minutes from 1 min to 1 h, got {} s",
+                interval_d.as_secs_f64()
+            ),
+        );
+        HOUR
+    };
     let bp = format!("{path}.scheduling_buffer");
+    let default_buffer = SimDuration::from_secs(300.min(interval / 2));
     let mut buffer = spec
         .scheduling_buffer
-        .map_or(SimDuration::from_secs(300), |v| c.time(&bp, v));
-    if buffer >= SimDuration::from_secs(HOUR) {
+        .map_or(default_buffer, |v| c.time(&bp, v));
+    if buffer >= SimDuration::from_secs(interval) {
         c.add(
             bp,
-            format!("must be less than 1 h, got {} s", buffer.as_secs_f64()),
+            format!(
+                "must be less than the forecast interval ({interval} s), got {} s",
+                buffer.as_secs_f64()
+            ),
         );
-        buffer = SimDuration::from_secs(300);
+        buffer = default_buffer;
     }
     let sp = format!("{path}.season");
     let season = spec.season.map_or(SimDuration::from_secs(24 * HOUR), |v| {
         c.positive_time(&sp, v)
     });
-    let hour_ns = HOUR * 1_000_000_000;
-    let hours = season.as_nanos() / hour_ns;
-    let season_hours =
-        if !season.as_nanos().is_multiple_of(hour_ns) || !(1..=MAX_SEASON_HOURS).contains(&hours) {
-            c.add(
-                sp,
-                format!(
-                    "must be a whole number of hours from 1 h to 14 days, got {} s",
-                    season.as_secs_f64()
-                ),
-            );
-            24
-        } else {
-            hours
-        };
+    let period_ns = interval * 1_000_000_000;
+    let periods = season.as_nanos() / period_ns;
+    let max_periods = MAX_SEASON_HOURS * HOUR / interval;
+    let season_hours = if !season.as_nanos().is_multiple_of(period_ns)
+        || !(1..=max_periods).contains(&periods)
+    {
+        c.add(
+            sp,
+            format!(
+                "must be a whole number of forecast intervals ({interval} s) up to 14 days, got {} s",
+                season.as_secs_f64()
+            ),
+        );
+        (24 * HOUR / interval).max(1)
+    } else {
+        periods
+    };
     let breach = spec
         .max_capacity_breach
         .unwrap_or(MaxCapacityBreach::HonorMax);
@@ -174,26 +209,35 @@ pub(crate) fn lower_predictive(
         mode: spec.mode.unwrap_or(PredictiveMode::ForecastOnly),
         scheduling_buffer: buffer,
         season_hours,
+        interval,
         increase_max_buffer,
     }
 }
 
-/// Seasonal-naive hourly forecast: the mean request rate (per second) of
-/// hour `hour − season_hours`, from per-minute request counts. `None`
-/// before one full season of minutes is recorded or when that hour is not
-/// complete.
+/// Seasonal-naive forecast over hourly periods: see [`seasonal_naive_in`].
 pub fn seasonal_naive(minutes: &[u64], hour: u64, season_hours: u64) -> Option<f64> {
+    seasonal_naive_in(minutes, hour, season_hours, 60)
+}
+
+/// Seasonal-naive forecast: the mean request rate (per second) of period
+/// `period − season` (periods of `period_minutes` minutes), from
+/// per-minute request counts. `None` before one full season of minutes is
+/// recorded or when that period is not complete.
+pub fn seasonal_naive_in(
+    minutes: &[u64],
+    period: u64,
+    season: u64,
+    period_minutes: u64,
+) -> Option<f64> {
     let len = minutes.len() as u64;
-    let source = hour.checked_sub(season_hours)?;
-    let (from, to) = (
-        source.checked_mul(60)?,
-        source.checked_mul(60)?.checked_add(60)?,
-    );
-    if len < season_hours.saturating_mul(60) || to > len {
+    let source = period.checked_sub(season)?;
+    let from = source.checked_mul(period_minutes)?;
+    let to = from.checked_add(period_minutes)?;
+    if len < season.saturating_mul(period_minutes) || to > len || period_minutes == 0 {
         return None;
     }
     let total: u64 = minutes[from as usize..to as usize].iter().sum();
-    Some(total as f64 / HOUR as f64)
+    Some(total as f64 / (60 * period_minutes) as f64)
 }
 
 /// Capacity for a forecast rate: `ceil(rate / target)` (with a little slack
@@ -242,6 +286,15 @@ impl PredictiveController {
         }
     }
 
+    /// What a forecast period is called in the log.
+    fn unit(&self) -> &'static str {
+        if self.config.interval == HOUR {
+            "hour"
+        } else {
+            "period"
+        }
+    }
+
     /// Raises desired to the forecast capacity of `hour` if it is lower.
     fn raise(
         &self,
@@ -263,7 +316,8 @@ impl PredictiveController {
             max,
             observed,
             reason: format!(
-                "predictive: {why} hour {hour}: desired {} → {want}{raised}",
+                "predictive: {why} {} {hour}: desired {} → {want}{raised}",
+                self.unit(),
                 view.desired
             ),
             ..Decision::default()
@@ -280,7 +334,8 @@ impl Policy for PredictiveController {
         let now = view.now.as_secs_f64();
         let lead = self.config.scheduling_buffer.as_secs_f64() + view.mean_boot.as_secs_f64();
         let mut due = None;
-        while (self.next_hour * HOUR) as f64 - lead <= now {
+        let period = self.config.interval;
+        while (self.next_hour * period) as f64 - lead <= now {
             due = Some(self.next_hour);
             self.next_hour += 1;
         }
@@ -297,7 +352,12 @@ impl Policy for PredictiveController {
         };
         self.floor = None;
         let cfg = &self.config;
-        let rate = seasonal_naive(view.history.minute_requests(), hour, cfg.season_hours)?;
+        let rate = seasonal_naive_in(
+            view.history.minute_requests(),
+            hour,
+            cfg.season_hours,
+            period / 60,
+        )?;
         let cap = forecast_capacity(rate, cfg.target_requests_per_instance);
         let observed = vec![
             ("forecast_hour".to_string(), hour as f64),
@@ -305,12 +365,13 @@ impl Policy for PredictiveController {
             ("forecast_capacity".to_string(), f64::from(cap)),
             ("desired".to_string(), f64::from(view.desired)),
         ];
-        let at = hour * HOUR;
+        let at = hour * period;
         if cfg.mode == PredictiveMode::ForecastOnly {
             return Some(Decision {
                 observed,
                 reason: format!(
-                    "predictive forecast for hour {hour} (t={at} s): {rate:.2} req/s ⇒ {cap} instances (forecast_only: not applied)"
+                    "predictive forecast for {} {hour} (t={at} s): {rate:.2} req/s ⇒ {cap} instances (forecast_only: not applied)",
+                    self.unit()
                 ),
                 ..Decision::default()
             });
@@ -322,7 +383,8 @@ impl Policy for PredictiveController {
             return Some(Decision {
                 observed,
                 reason: format!(
-                    "predictive: {why} hour {hour}, held at the max ({}) by honor_max",
+                    "predictive: {why} {} {hour}, held at the max ({}) by honor_max",
+                    self.unit(),
                     view.max
                 ),
                 ..Decision::default()
@@ -412,14 +474,27 @@ mod tests {
             "min = 1\nmax = 5\n[predictive]\ntarget_requests_per_instance = 10\nmax_capacity_breach = \"increase_max\"\nseason = \"168h\"",
         );
         assert_eq!((cfg.season_hours, cfg.increase_max_buffer), (168, Some(0)));
+        let (cfg, _) = lower(
+            "min = 1\nmax = 5\n[predictive]\ntarget_requests_per_instance = 10\nseason = \"1h\"\nforecast_interval = \"5min\"",
+        );
+        assert_eq!((cfg.interval, cfg.season_hours), (300, 12));
+        assert_eq!(cfg.scheduling_buffer, SimDuration::from_secs(150));
+        let (_, problems) = lower(
+            "min = 1\nmax = 5\n[predictive]\ntarget_requests_per_instance = 10\nforecast_interval = \"90s\"",
+        );
+        assert!(
+            problems
+                .join("\n")
+                .contains("p.forecast_interval: must be a whole number of minutes")
+        );
         let (_, problems) = lower(
             "min = 1\nmax = 5\n[predictive]\ntarget_requests_per_instance = 0\nscheduling_buffer = \"1h\"\nseason = \"90min\"\nmax_capacity_buffer = 10",
         );
         let text = problems.join("\n");
         for needle in [
             "p.target_requests_per_instance: must be positive",
-            "p.scheduling_buffer: must be less than 1 h",
-            "p.season: must be a whole number of hours",
+            "p.scheduling_buffer: must be less than the forecast interval (3600 s)",
+            "p.season: must be a whole number of forecast intervals (3600 s)",
             "p.max_capacity_buffer: only applies",
         ] {
             assert!(text.contains(needle), "missing `{needle}` in\n{text}");
@@ -435,6 +510,15 @@ mod tests {
         assert_eq!(seasonal_naive(&minutes, 23, 24), None);
         assert_eq!(seasonal_naive(&minutes[..1439], 24, 24), None);
         assert_eq!(seasonal_naive(&minutes, 49, 24), None);
+        // Five-minute periods over a one-hour season: period 12 repeats
+        // period 0 (minutes 0-4), period 13 repeats minutes 5-9.
+        let minutes: Vec<u64> = (0..70).collect();
+        assert_eq!(seasonal_naive_in(&minutes, 12, 12, 5), Some(10.0 / 300.0));
+        assert_eq!(
+            seasonal_naive_in(&minutes, 13, 12, 5),
+            Some((5 + 6 + 7 + 8 + 9) as f64 / 300.0)
+        );
+        assert_eq!(seasonal_naive_in(&minutes[..59], 12, 12, 5), None);
         assert_eq!(forecast_capacity(100.0, 10.0), 10);
         assert_eq!(forecast_capacity(100.5, 10.0), 11);
         assert_eq!(forecast_capacity(0.0, 10.0), 0);
