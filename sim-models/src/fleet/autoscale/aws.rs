@@ -731,28 +731,79 @@ pub struct StepAlarm {
     pub steps: Vec<Step>,
 }
 
-/// Lowered step scaling.
+/// A policy's alarms on one metric: scale out and/or scale in (step and
+/// simple scaling are both shaped so; they differ in what an alarm does).
 #[derive(Clone, Debug, PartialEq)]
-pub struct StepConfig {
+pub struct AlarmPair<A> {
     /// The metric.
     pub metric: AwsMetric,
     /// Scale-out alarm.
-    pub scale_out: Option<StepAlarm>,
+    pub scale_out: Option<A>,
     /// Scale-in alarm.
-    pub scale_in: Option<StepAlarm>,
+    pub scale_in: Option<A>,
 }
 
-impl StepConfig {
-    /// Seconds of history read at most.
+/// A policy alarm: anything built on an [`Alarm`].
+pub trait PolicyAlarm {
+    /// The CloudWatch alarm it acts on.
+    fn alarm(&self) -> &Alarm;
+}
+
+impl PolicyAlarm for StepAlarm {
+    fn alarm(&self) -> &Alarm {
+        &self.alarm
+    }
+}
+
+impl PolicyAlarm for SimpleAlarm {
+    fn alarm(&self) -> &Alarm {
+        &self.alarm
+    }
+}
+
+impl<A: PolicyAlarm> AlarmPair<A> {
+    /// Seconds of history read at most: the longest alarm's periods, plus
+    /// one minute.
     pub fn history_seconds(&self) -> u64 {
         let p = [&self.scale_out, &self.scale_in]
             .iter()
-            .filter_map(|a| a.as_ref().map(|a| a.alarm.periods))
+            .filter_map(|a| a.as_ref().map(|a| a.alarm().periods))
             .max()
             .unwrap_or(1);
         60 * (u64::from(p) + 1)
     }
 }
+
+/// Lowers a policy's two alarm tables with `lower_one` (scale-out alarms
+/// default to "greater", scale-in alarms to "less"); at least one is needed.
+fn lower_pair<S, A>(
+    c: &mut Check,
+    path: &str,
+    metric: AwsMetric,
+    (scale_out, scale_in): (Option<&S>, Option<&S>),
+    lower_one: fn(&mut Check, &str, AwsMetric, &S, Comparison) -> A,
+) -> AlarmPair<A> {
+    if scale_out.is_none() && scale_in.is_none() {
+        c.add(path, "needs a `scale_out` or a `scale_in` alarm (or both)");
+    }
+    AlarmPair {
+        metric,
+        scale_out: scale_out.map(|s| {
+            lower_one(
+                c,
+                &format!("{path}.scale_out"),
+                metric,
+                s,
+                Comparison::Greater,
+            )
+        }),
+        scale_in: scale_in
+            .map(|s| lower_one(c, &format!("{path}.scale_in"), metric, s, Comparison::Less)),
+    }
+}
+
+/// Lowered step scaling.
+pub type StepConfig = AlarmPair<StepAlarm>;
 
 /// Checks the step list: finite bounds, `lower < upper`, not both open, at
 /// most one open end each way, no gaps and no overlaps (§2.2).
@@ -881,21 +932,8 @@ fn lower_step_alarm(
 
 /// Checks and lowers `spec` found at `path`.
 pub(crate) fn lower_step(c: &mut Check, path: &str, spec: &StepSpec) -> StepConfig {
-    if spec.scale_out.is_none() && spec.scale_in.is_none() {
-        c.add(path, "needs a `scale_out` or a `scale_in` alarm (or both)");
-    }
-    let m = spec.metric;
-    StepConfig {
-        metric: m,
-        scale_out: spec
-            .scale_out
-            .as_ref()
-            .map(|s| lower_step_alarm(c, &format!("{path}.scale_out"), m, s, Comparison::Greater)),
-        scale_in: spec
-            .scale_in
-            .as_ref()
-            .map(|s| lower_step_alarm(c, &format!("{path}.scale_in"), m, s, Comparison::Less)),
-    }
+    let alarms = (spec.scale_out.as_ref(), spec.scale_in.as_ref());
+    lower_pair(c, path, spec.metric, alarms, lower_step_alarm)
 }
 
 /// Step scaling at run time (§2.2).
@@ -1041,27 +1079,7 @@ pub struct SimpleAlarm {
 }
 
 /// Lowered simple scaling.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SimpleConfig {
-    /// The metric.
-    pub metric: AwsMetric,
-    /// Scale-out alarm.
-    pub scale_out: Option<SimpleAlarm>,
-    /// Scale-in alarm.
-    pub scale_in: Option<SimpleAlarm>,
-}
-
-impl SimpleConfig {
-    /// Seconds of history read at most.
-    pub fn history_seconds(&self) -> u64 {
-        let p = [&self.scale_out, &self.scale_in]
-            .iter()
-            .filter_map(|a| a.as_ref().map(|a| a.alarm.periods))
-            .max()
-            .unwrap_or(1);
-        60 * (u64::from(p) + 1)
-    }
-}
+pub type SimpleConfig = AlarmPair<SimpleAlarm>;
 
 fn lower_simple_alarm(
     c: &mut Check,
@@ -1098,20 +1116,8 @@ fn lower_simple_alarm(
 
 /// Checks and lowers `spec` found at `path`.
 pub(crate) fn lower_simple(c: &mut Check, path: &str, spec: &SimpleSpec) -> SimpleConfig {
-    if spec.scale_out.is_none() && spec.scale_in.is_none() {
-        c.add(path, "needs a `scale_out` or a `scale_in` alarm (or both)");
-    }
-    let m = spec.metric;
-    SimpleConfig {
-        metric: m,
-        scale_out: spec.scale_out.as_ref().map(|s| {
-            lower_simple_alarm(c, &format!("{path}.scale_out"), m, s, Comparison::Greater)
-        }),
-        scale_in: spec
-            .scale_in
-            .as_ref()
-            .map(|s| lower_simple_alarm(c, &format!("{path}.scale_in"), m, s, Comparison::Less)),
-    }
+    let alarms = (spec.scale_out.as_ref(), spec.scale_in.as_ref());
+    lower_pair(c, path, spec.metric, alarms, lower_simple_alarm)
 }
 
 /// Where a simple policy is in its activity/cooldown cycle (§2.3).
