@@ -13,6 +13,8 @@
 //!   draws.
 //! - [`Distribution`]: validated inter-arrival and service-time distributions
 //!   that know their own mean and squared coefficient of variation.
+//! - [`confidence`]: Student-t confidence intervals over replications
+//!   (validation tables, `compare`, sweeps).
 //! - [`stats`]: streaming statistics with memory independent of the number of
 //!   requests.
 //!
@@ -53,6 +55,7 @@ pub mod engine;
 pub mod param;
 pub mod queue;
 pub mod rng;
+pub mod confidence;
 pub mod stats;
 pub mod time;
 

@@ -30,6 +30,7 @@ pub mod network;
 pub mod report;
 pub mod scenario;
 pub mod spec;
+pub mod sweep;
 
 pub use fleet::FleetReport;
 pub use fleet::load::is_fleet_scenario;

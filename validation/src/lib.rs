@@ -72,7 +72,7 @@
 pub mod analytic;
 pub mod balancing;
 pub mod fleet_cases;
-pub mod stats;
+pub use sim_core::confidence as stats;
 
 pub use balancing::{
     BalancingCase, BalancingResult, Policy, balancing_cases, render_balancing_table, run_balancing,
