@@ -18,6 +18,8 @@ use clap::{Parser, Subcommand, ValueEnum};
         fleetsim run scenarios/stations/mm4.toml\n  \
         fleetsim check scenarios/flash-crowd-10x.toml\n  \
         fleetsim compare scenarios/single-region.toml --policy a.toml --policy b.toml --seeds 20\n  \
+        fleetsim sweep scenarios/single-region.toml --param 'regions[0].groups[0].instances=4:12:2' --seeds 5\n  \
+        fleetsim report sweep.jsonl -o report.html\n  \
         fleetsim schema > fleet-scenario.schema.json\n  \
         fleetsim validate"
 )]
@@ -72,6 +74,40 @@ pub(crate) enum Command {
         series bucket, the mean over seeds of the fleet's instances and p99 latency;\n\
         p99_s_mean is empty where no seed had a successful request).")]
     Compare(CompareArgs),
+    /// Run a fleet scenario at many parameter values (a grid, random or
+    /// Latin-hypercube design) on several seeds each, in parallel; write
+    /// every run and each point's mean with a 95% interval to a JSON-lines
+    /// file (resumable, shardable) plus CSVs, and print the best points.
+    #[command(after_help = "Examples:\n  \
+        fleetsim sweep scenarios/single-region.toml --param 'regions[0].groups[0].instances=4:12:2' --seeds 5\n  \
+        fleetsim sweep scenarios/single-region.toml \\\n      \
+            --param 'regions[0].groups[0].instances=4,6,8,10' \\\n      \
+            --param 'regions[0].balancer.algorithm=round_robin,p2c,least_outstanding' \\\n      \
+            --seeds 10 --duration 10min --out lb.jsonl --objective 'min cost where p99 < 200ms'\n  \
+        fleetsim sweep scenarios/compare-policies.toml --param 'regions[0].groups[0].autoscaling.policies[0].target=log:30:90:5' --design lhs --points 40\n  \
+        fleetsim sweep ... --out lb.jsonl        # killed? continue it:\n  \
+        fleetsim sweep ... --resume lb.jsonl     # same flags, --resume instead of --out\n  \
+        fleetsim sweep ... --shard 0/3 --out part0.jsonl    # on three machines, then:\n  \
+        fleetsim merge part0.jsonl part1.jsonl part2.jsonl -o lb.jsonl\n\n\
+        Param specs: a list `a,b,c`; a range `start:stop:step` (stop included; units kept: `10s:60s:10s`);\n\
+        a range `start:stop` (random and lhs designs); a log range `log:start:stop:count`.\n\
+        Paths are those --set takes (docs/scenario.md). Seeds run from --seed (default: the\n\
+        scenario's run.seed) for --seeds seeds, the same for every point (common random numbers).\n\
+        Output: FILE (JSON lines: header, one line per run, one aggregate per point),\n\
+        FILE stem + .runs.csv and .points.csv. Results are identical for any --jobs.\n\
+        Ctrl-C stops cleanly (runs in flight finish); see docs/sweep.md.")]
+    Sweep(SweepArgs),
+    /// Combine the results files of every shard of a sweep (`--shard i/n`)
+    /// into the file one machine would have written.
+    #[command(after_help = "Example:\n  \
+        fleetsim merge part0.jsonl part1.jsonl part2.jsonl -o sweep.jsonl")]
+    Merge(MergeArgs),
+    /// Render a sweep's results file as one self-contained HTML page with
+    /// charts: each metric against each parameter with 95% bands, heatmaps
+    /// for two parameters, the cost/p99 Pareto front.
+    #[command(after_help = "Example:\n  \
+        fleetsim report sweep.jsonl -o report.html --objective 'min cost where p99 < 200ms'")]
+    Report(ReportArgs),
 }
 
 /// Flags of `fleetsim run`.
@@ -179,6 +215,115 @@ pub(crate) struct CompareArgs {
     /// Don't print progress and timing on stderr.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+}
+
+/// Flags of `fleetsim sweep`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SweepArgs {
+    /// Fleet scenario file (TOML, or JSON if it ends in .json).
+    pub(crate) scenario: PathBuf,
+    /// A swept parameter, `path=spec` (repeatable): `path` as for --set,
+    /// `spec` a list `a,b,c`, a range `start:stop[:step]` or a log range
+    /// `log:start:stop:count`.
+    #[arg(long = "param", value_name = "PATH=SPEC", required = true)]
+    pub(crate) params: Vec<String>,
+    /// Seeds per point (at least 2 for confidence intervals).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub(crate) seeds: u64,
+    /// First seed (default: the scenario's `run.seed`, else 1); also seeds
+    /// the random and lhs designs.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// How points are chosen.
+    #[arg(long, value_enum, default_value_t = DesignArg::Grid)]
+    pub(crate) design: DesignArg,
+    /// Number of points of a random or lhs design.
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub(crate) points: Option<usize>,
+    /// Results file to create (default: sweep.jsonl); refuses to overwrite.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Continue the sweep in this results file (run with the same flags):
+    /// runs already there are skipped.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) resume: Option<PathBuf>,
+    /// Run only shard `index/count` of the points (point index modulo
+    /// count); combine the shards' files with `fleetsim merge`.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub(crate) shard: Option<String>,
+    /// Print the best points for an objective, e.g.
+    /// "min cost where p99 < 200ms and availability >= 99.9%".
+    #[arg(long)]
+    pub(crate) objective: Option<String>,
+    /// Simulated run length of every run (same as --set run.duration=...).
+    #[arg(long)]
+    pub(crate) duration: Option<String>,
+    /// Override a scenario field for every point, as for `run` (applied
+    /// before the point's own values).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub(crate) set: Vec<String>,
+    /// A policy file applied to every point, as for `run`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, short)]
+    pub(crate) jobs: Option<usize>,
+    /// Don't print progress and timing on stderr.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// Designs of `fleetsim sweep`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DesignArg {
+    /// Every combination of every parameter's values.
+    Grid,
+    /// --points points, each value drawn independently.
+    Random,
+    /// --points points in a Latin hypercube (each parameter's range cut
+    /// into --points strata, one point in each).
+    Lhs,
+}
+
+impl DesignArg {
+    /// The name as typed.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DesignArg::Grid => "grid",
+            DesignArg::Random => "random",
+            DesignArg::Lhs => "lhs",
+        }
+    }
+}
+
+/// Flags of `fleetsim merge`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MergeArgs {
+    /// The shards' results files (every shard of one sweep, any order).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// The merged results file to write (CSVs are written beside it).
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// Print the best points for an objective, as for `sweep`.
+    #[arg(long)]
+    pub(crate) objective: Option<String>,
+    /// Don't print the merge line on stderr.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// Flags of `fleetsim report`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// A sweep's results file (finished or not).
+    pub(crate) results: PathBuf,
+    /// The HTML file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// Mark the best points for an objective, as for `sweep`.
+    #[arg(long)]
+    pub(crate) objective: Option<String>,
 }
 
 /// Output format of `fleetsim run`.

@@ -623,34 +623,7 @@ fn cells(e: Option<Estimate>, show: fn(f64) -> String, is_difference: bool) -> [
 /// (metric, policy) and the last (the `*`) left-aligned, numbers right.
 fn table(rows: &[Vec<String>]) -> String {
     let cols = rows[0].len();
-    let mut widths = vec![0usize; cols];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for (i, row) in rows.iter().enumerate() {
-        let line: Vec<String> = (row.iter().zip(&widths).enumerate())
-            .map(|(j, (cell, &w))| {
-                let pad = " ".repeat(w - cell.chars().count());
-                if j < 2 || j + 1 == cols && cols > 4 {
-                    format!("{cell}{pad}")
-                } else {
-                    format!("{pad}{cell}")
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-        if i == 0 {
-            let _ = writeln!(
-                out,
-                "{}",
-                "-".repeat(widths.iter().sum::<usize>() + 2 * (cols - 1))
-            );
-        }
-    }
-    out
+    crate::summary::aligned_table(rows, &|j| j < 2 || j + 1 == cols && cols > 4)
 }
 
 /// `compare.json`: the run facts, each policy's summary and per-seed metrics.

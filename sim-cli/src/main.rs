@@ -8,7 +8,9 @@
 mod args;
 mod compare;
 mod fleet_summary;
+mod report_html;
 mod summary;
+mod sweep;
 
 use std::fs;
 use std::io::{IsTerminal, Write};
@@ -45,6 +47,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Validate(args) => validate(args),
         Command::Compare(args) => compare::compare(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
+        Command::Report(args) => sweep::report(args),
     }
 }
 

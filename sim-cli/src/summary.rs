@@ -50,6 +50,40 @@ pub(crate) fn window(from_s: f64, to_s: f64) -> String {
     )
 }
 
+/// Rows as an aligned table under a dashed rule under the first row;
+/// column `j` is left-aligned where `left(j)`, right-aligned otherwise.
+pub(crate) fn aligned_table(rows: &[Vec<String>], left: &dyn Fn(usize) -> bool) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; cols];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let line: Vec<String> = (row.iter().zip(&widths).enumerate())
+            .map(|(j, (cell, &w))| {
+                let pad = " ".repeat(w - cell.chars().count());
+                if left(j) {
+                    format!("{cell}{pad}")
+                } else {
+                    format!("{pad}{cell}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+        if i == 0 {
+            let _ = writeln!(
+                out,
+                "{}",
+                "-".repeat(widths.iter().sum::<usize>() + 2 * (cols.saturating_sub(1)))
+            );
+        }
+    }
+    out
+}
+
 /// Renders the report as text.
 pub(crate) fn render(r: &RunReport) -> String {
     let mut out = String::new();
