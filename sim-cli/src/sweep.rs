@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sim_models::sweep::design::{Design, ParamSpec, plan};
-use sim_models::sweep::exec::{BaseScenario, pending_units, run_units};
+use sim_models::sweep::exec::{BaseScenario, UnitTiming, pending_units, run_units};
 use sim_models::sweep::metrics::METRICS;
 use sim_models::sweep::objective::{Objective, pareto_front};
 use sim_models::sweep::results::{
@@ -103,7 +103,10 @@ fn finish_file(
     let (runs_csv, points_csv) = csv_paths(path);
     let r = &parsed.results;
     write_atomically(&runs_csv, &results::runs_csv(&r.header, &r.runs, &keys))?;
-    write_atomically(&points_csv, &results::points_csv(&r.header, &r.points, &keys))?;
+    write_atomically(
+        &points_csv,
+        &results::points_csv(&r.header, &r.points, &keys),
+    )?;
     Ok(parsed.results)
 }
 
@@ -155,7 +158,9 @@ impl Progress {
         if self.failed > 0 {
             self.bar.set_message(format!("{} failed", self.failed));
         }
-        if self.log_every > 0 && (self.done.is_multiple_of(self.log_every) || self.done == self.total) {
+        if self.log_every > 0
+            && (self.done.is_multiple_of(self.log_every) || self.done == self.total)
+        {
             let elapsed = self.started.elapsed().as_secs_f64();
             let eta = elapsed / self.done as f64 * (self.total - self.done) as f64;
             eprintln!(
@@ -310,7 +315,10 @@ pub(crate) fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             "sweep: {} points × {} seeds{}, {} runs to do{} on {jobs} threads → {}",
             points.len(),
             args.seeds,
-            shard.map_or(String::new(), |s| format!(" (shard {}/{})", s.index, s.count)),
+            shard.map_or(String::new(), |s| format!(
+                " (shard {}/{})",
+                s.index, s.count
+            )),
             units.len(),
             if done.is_empty() {
                 String::new()
@@ -332,19 +340,28 @@ pub(crate) fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         runs: Vec::new(),
         progress: Progress::new(units.len(), args.quiet),
         write_error: None,
+        timing: UnitTiming::default(),
     });
     let started = Instant::now();
-    run_units(&base_scenario, &points, &units, jobs, &cancel, &|record| {
-        let mut j = state.lock().unwrap_or_else(PoisonError::into_inner);
-        let line = results::record_line(&Record::Run(record.clone()));
-        if let Err(e) = j.file.write_all(line.as_bytes()) {
-            // Stop: a journal we cannot write would lose every later run.
-            j.write_error.get_or_insert(e);
-            cancel.store(true, Ordering::SeqCst);
-        }
-        j.progress.finished(record.error.is_some());
-        j.runs.push(record);
-    })
+    run_units(
+        &base_scenario,
+        &points,
+        &units,
+        jobs,
+        &cancel,
+        &|record, timing| {
+            let mut j = state.lock().unwrap_or_else(PoisonError::into_inner);
+            j.timing += timing;
+            let line = results::record_line(&Record::Run(record.clone()));
+            if let Err(e) = j.file.write_all(line.as_bytes()) {
+                // Stop: a journal we cannot write would lose every later run.
+                j.write_error.get_or_insert(e);
+                cancel.store(true, Ordering::SeqCst);
+            }
+            j.progress.finished(record.error.is_some());
+            j.runs.push(record);
+        },
+    )
     .map_err(anyhow::Error::msg)?;
     let journal = state.into_inner().unwrap_or_else(PoisonError::into_inner);
     journal.progress.bar.finish_and_clear();
@@ -373,6 +390,16 @@ pub(crate) fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             runs_csv.display(),
             points_csv.display()
         );
+        let t = journal.timing;
+        let n = journal.progress.done.max(1) as f64;
+        let overhead = (t.build + t.report).as_secs_f64() / t.simulate.as_secs_f64().max(1e-9);
+        eprintln!(
+            "sweep: per run, building the scenario {} + assembling the report {} on top of simulating {} ({:.2}% overhead)",
+            secs(t.build.as_secs_f64() / n),
+            secs(t.report.as_secs_f64() / n),
+            secs(t.simulate.as_secs_f64() / n),
+            overhead * 100.0
+        );
     }
     print!("{}", summary(&finished, objective.as_ref()));
     Ok(ExitCode::SUCCESS)
@@ -384,6 +411,8 @@ struct Journal {
     runs: Vec<RunRecord>,
     progress: Progress,
     write_error: Option<std::io::Error>,
+    /// Time spent per phase, summed over the runs.
+    timing: UnitTiming,
 }
 
 /// The command that resumes this sweep.
@@ -463,7 +492,10 @@ fn point_params(header: &SweepHeader, p: &PointRecord) -> String {
     (header.params.iter())
         .map(|h| {
             let short = h.path.rsplit('.').next().unwrap_or(&h.path);
-            format!("{short}={}", p.params.get(&h.path).map_or("?", String::as_str))
+            format!(
+                "{short}={}",
+                p.params.get(&h.path).map_or("?", String::as_str)
+            )
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -538,7 +570,10 @@ fn summary(r: &SweepResults, objective: Option<&Objective>) -> String {
     }
     let front = pareto_front(&r.points);
     if !front.is_empty() {
-        let _ = writeln!(out, "\nPareto front (mean cost vs mean p99, lower is better):");
+        let _ = writeln!(
+            out,
+            "\nPareto front (mean cost vs mean p99, lower is better):"
+        );
         for p in front {
             let _ = writeln!(
                 out,
@@ -554,16 +589,27 @@ fn summary(r: &SweepResults, objective: Option<&Objective>) -> String {
         let best = o.best(&r.points, 5);
         let _ = writeln!(out, "\nobjective: {o}");
         if best.is_empty() {
-            let _ = writeln!(out, "  no point meets it (points with a failed run are excluded)");
-        }
-        for (rank, p) in best.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "  #{} point {:>4}  {} {}  {}",
+                "  no point meets it (points with a failed run are excluded)"
+            );
+        }
+        for (rank, p) in best.iter().enumerate() {
+            let mut shown = vec![o.metric];
+            for c in &o.constraints {
+                if !shown.contains(&c.metric) {
+                    shown.push(c.metric);
+                }
+            }
+            let values: Vec<String> = (shown.iter())
+                .map(|k| format!("{k} {}", cell(p, k)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  #{} point {:>4}  {}  {}",
                 rank + 1,
                 p.point,
-                o.metric,
-                cell(p, o.metric),
+                values.join("  "),
                 point_params(h, p)
             );
         }

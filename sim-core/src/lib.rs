@@ -50,12 +50,12 @@
 //! system.
 
 pub mod arrivals;
+pub mod confidence;
 pub mod dist;
 pub mod engine;
 pub mod param;
 pub mod queue;
 pub mod rng;
-pub mod confidence;
 pub mod stats;
 pub mod time;
 

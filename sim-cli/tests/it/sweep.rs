@@ -23,7 +23,15 @@ const RUNS: usize = 16;
 fn sweep_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["sweep", SCENARIO];
     args.extend(PARAMS);
-    args.extend(["--seeds", "2", "--duration", "20s", "--set", "run.warmup=5s", "--quiet"]);
+    args.extend([
+        "--seeds",
+        "2",
+        "--duration",
+        "20s",
+        "--set",
+        "run.warmup=5s",
+        "--quiet",
+    ]);
     args.extend(extra);
     args
 }
@@ -70,9 +78,35 @@ fn results_are_identical_for_any_jobs_and_summarized() {
     assert!(lines[RUNS + 1].contains("\"kind\":\"point\",\"point\":0"));
     let csv = read(&dir.path().join("two.runs.csv"));
     assert_eq!(csv.lines().count(), 1 + RUNS);
-    assert!(csv.starts_with("point,seed,regions[0].groups[0].instances,regions[0].balancer.algorithm,p50_s,"));
+    assert!(csv.starts_with(
+        "point,seed,regions[0].groups[0].instances,regions[0].balancer.algorithm,p50_s,"
+    ));
+    let html = dir.path().join("report.html");
+    let report = fleetsim(&[
+        "report",
+        path_str(&file),
+        "-o",
+        path_str(&html),
+        "--objective",
+        "min cost where p99 < 10s",
+    ]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let page = read(&html);
+    for needle in [
+        "<svg",
+        "Pareto",
+        "regions[0].balancer.algorithm",
+        "min cost where p99_s &lt; 10s",
+    ] {
+        assert!(page.contains(needle), "report lacks `{needle}`");
+    }
     let text = stdout(&out);
-    for needle in ["8 points × 2 seeds", "Pareto front", "objective: min cost where p99_s < 10s", "#1 point"] {
+    for needle in [
+        "8 points × 2 seeds",
+        "Pareto front",
+        "objective: min cost where p99_s < 10s",
+        "#1 point",
+    ] {
         assert!(text.contains(needle), "summary lacks `{needle}`:\n{text}");
     }
 }
@@ -85,7 +119,10 @@ fn wait_for_lines(file: &Path, lines: usize) {
         if n >= lines {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "the sweep never wrote {lines} lines");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the sweep never wrote {lines} lines"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -115,13 +152,20 @@ fn a_sweep_killed_with_sigkill_resumes_to_the_same_bytes() {
     child.wait().unwrap();
     let mut partial = read(&file);
     let runs_before = partial.lines().count() - 1;
-    assert!(runs_before < RUNS, "the sweep finished before it was killed");
+    assert!(
+        runs_before < RUNS,
+        "the sweep finished before it was killed"
+    );
     // As if the kill had landed in the middle of writing a line.
     partial.push_str("{\"kind\":\"run\",\"point\":7,\"se");
     std::fs::write(&file, partial).unwrap();
     let out = resume(&file);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read(&file), want, "resumed results differ from an uninterrupted sweep");
+    assert_eq!(
+        read(&file),
+        want,
+        "resumed results differ from an uninterrupted sweep"
+    );
     // Resuming a finished sweep changes nothing.
     let out = resume(&file);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -156,12 +200,21 @@ fn ctrl_c_stops_cleanly_and_resume_finishes_the_same_sweep() {
 fn three_shards_merge_into_the_unsharded_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let want = reference(dir.path());
-    let shards: Vec<_> = (0..3).map(|i| dir.path().join(format!("shard{i}.jsonl"))).collect();
+    let shards: Vec<_> = (0..3)
+        .map(|i| dir.path().join(format!("shard{i}.jsonl")))
+        .collect();
     let children: Vec<_> = (shards.iter().enumerate())
         .map(|(i, f)| {
             let shard = format!("{i}/3");
             Command::new(env!("CARGO_BIN_EXE_fleetsim"))
-                .args(sweep_args(&["--jobs", "1", "--shard", &shard, "--out", path_str(f)]))
+                .args(sweep_args(&[
+                    "--jobs",
+                    "1",
+                    "--shard",
+                    &shard,
+                    "--out",
+                    path_str(f),
+                ]))
                 .current_dir(workspace_root())
                 .output()
                 .expect("fleetsim runs")
@@ -176,15 +229,29 @@ fn three_shards_merge_into_the_unsharded_bytes() {
     args.extend(["-o", path_str(&merged), "--quiet"]);
     let out = fleetsim(&args);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read(&merged), want, "merge differs from the single-machine sweep");
+    assert_eq!(
+        read(&merged),
+        want,
+        "merge differs from the single-machine sweep"
+    );
     assert_eq!(
         read(&dir.path().join("merged.runs.csv")),
         read(&dir.path().join("reference.runs.csv"))
     );
     // A missing shard is named.
-    let out = fleetsim(&["merge", path_str(&shards[0]), path_str(&shards[2]), "-o", path_str(&merged)]);
+    let out = fleetsim(&[
+        "merge",
+        path_str(&shards[0]),
+        path_str(&shards[2]),
+        "-o",
+        path_str(&merged),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("shard 1/3 is missing"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("shard 1/3 is missing"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -209,9 +276,19 @@ fn a_failing_point_is_recorded_and_the_sweep_goes_on() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = read(&file);
     let errors = text.lines().filter(|l| l.contains("\"error\":")).count();
-    assert_eq!(errors, 2 * 2 + 2, "two bad points × two seeds, plus their aggregates:\n{text}");
-    assert!(text.contains("regions[0].groups[0].instances"), "the error names the field");
-    assert!(stdout(&out).contains("2/2"), "the summary marks failed points");
+    assert_eq!(
+        errors,
+        2 * 2 + 2,
+        "two bad points × two seeds, plus their aggregates:\n{text}"
+    );
+    assert!(
+        text.contains("regions[0].groups[0].instances"),
+        "the error names the field"
+    );
+    assert!(
+        stdout(&out).contains("2/2"),
+        "the summary marks failed points"
+    );
 }
 
 #[test]
@@ -222,12 +299,45 @@ fn bad_sweep_flags_are_refused_before_any_run() {
     for (args, needle) in [
         (vec!["--param", "nope"], "expected `path=spec`"),
         (vec!["--param", "run.seed=5:1:1"], "below start"),
-        (vec!["--param", "run.duration=1,2", "--design", "lhs"], "needs --points"),
-        (vec!["--param", "run.duration=1,2", "--points", "3"], "--points applies to"),
-        (vec!["--param", "run.duration=10s,20s", "--shard", "3/3"], "0 <= index < count"),
-        (vec!["--param", "run.duration=10s,20s", "--objective", "min price"], "unknown metric `price`"),
-        (vec!["--param", "run.duration=10s,20s", "--out", path_str(&existing)], "already exists"),
-        (vec!["--param", "run.duration=10s,20s", "--resume", path_str(&existing)], "expected the sweep header"),
+        (
+            vec!["--param", "run.duration=1,2", "--design", "lhs"],
+            "needs --points",
+        ),
+        (
+            vec!["--param", "run.duration=1,2", "--points", "3"],
+            "--points applies to",
+        ),
+        (
+            vec!["--param", "run.duration=10s,20s", "--shard", "3/3"],
+            "0 <= index < count",
+        ),
+        (
+            vec![
+                "--param",
+                "run.duration=10s,20s",
+                "--objective",
+                "min price",
+            ],
+            "unknown metric `price`",
+        ),
+        (
+            vec![
+                "--param",
+                "run.duration=10s,20s",
+                "--out",
+                path_str(&existing),
+            ],
+            "already exists",
+        ),
+        (
+            vec![
+                "--param",
+                "run.duration=10s,20s",
+                "--resume",
+                path_str(&existing),
+            ],
+            "expected the sweep header",
+        ),
     ] {
         let mut full = vec!["sweep", SCENARIO];
         full.extend(args.iter().copied());
@@ -244,4 +354,47 @@ fn bad_sweep_flags_are_refused_before_any_run() {
     other[seeds + 1] = "3";
     let out = fleetsim(&other);
     assert!(stderr(&out).contains("`seeds` differs"), "{}", stderr(&out));
+}
+
+/// The Slurm array script (and the shard script it shares with the
+/// Kubernetes Job) run as three array tasks, then `merge`: the same bytes
+/// as one machine.
+#[test]
+fn the_slurm_array_script_shards_and_merges_to_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = reference(dir.path());
+    let results = dir.path().join("cluster");
+    let flags = format!(
+        "{} --seeds 2 --duration 20s --set run.warmup=5s",
+        PARAMS.join(" ")
+    );
+    for task in 0..3 {
+        let out = Command::new("bash")
+            .arg("deploy/slurm/sweep.sbatch")
+            .current_dir(workspace_root())
+            .env("FLEETSIM", env!("CARGO_BIN_EXE_fleetsim"))
+            .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "3")
+            .env("SLURM_SUBMIT_DIR", workspace_root())
+            .env("RESULTS", &results)
+            .env("SWEEP_FLAGS", &flags)
+            .output()
+            .expect("bash runs");
+        assert!(out.status.success(), "task {task}: {}", stderr(&out));
+    }
+    let merged = dir.path().join("merged.jsonl");
+    let shards: Vec<String> = (0..3)
+        .map(|i| {
+            results
+                .join(format!("shard-{i}-of-3.jsonl"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let mut args: Vec<&str> = vec!["merge"];
+    args.extend(shards.iter().map(String::as_str));
+    args.extend(["-o", path_str(&merged), "--quiet"]);
+    let out = fleetsim(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read(&merged), want);
 }

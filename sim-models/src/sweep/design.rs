@@ -65,15 +65,15 @@ fn number(text: &str, what: &str) -> Result<(f64, usize, String), String> {
         .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
         .unwrap_or(text.len());
     let (num, suffix) = text.split_at(end);
-    let x: f64 = num
-        .parse()
-        .map_err(|_| format!("{what} `{text}` is not a number (optionally with a unit, e.g. `30s`)"))?;
+    let x: f64 = num.parse().map_err(|_| {
+        format!("{what} `{text}` is not a number (optionally with a unit, e.g. `30s`)")
+    })?;
     if !x.is_finite() {
         return Err(format!("{what} `{text}` is not finite"));
     }
-    let decimals = num
-        .split_once('.')
-        .map_or(0, |(_, frac)| frac.chars().take_while(char::is_ascii_digit).count());
+    let decimals = num.split_once('.').map_or(0, |(_, frac)| {
+        frac.chars().take_while(char::is_ascii_digit).count()
+    });
     Ok((x, decimals, suffix.to_string()))
 }
 
@@ -354,8 +354,10 @@ pub fn plan(params: &[ParamSpec], design: Design, seed: u64) -> Result<Vec<Point
     let mut rng = RngStreams::new(seed).stream(StreamKey::named("sweep.design"));
     let rows: Vec<Vec<String>> = match design {
         Design::Grid => {
-            let levels: Vec<Vec<String>> =
-                params.iter().map(ParamSpec::levels).collect::<Result<_, _>>()?;
+            let levels: Vec<Vec<String>> = params
+                .iter()
+                .map(ParamSpec::levels)
+                .collect::<Result<_, _>>()?;
             let total = levels
                 .iter()
                 .try_fold(1usize, |acc, l| acc.checked_mul(l.len()))
@@ -439,7 +441,11 @@ mod tests {
         assert_eq!(levels("x=0.5:0.9:0.1"), ["0.5", "0.6", "0.7", "0.8", "0.9"]);
         assert_eq!(levels("run.duration=30s:90s:30s"), ["30s", "60s", "90s"]);
         assert_eq!(levels("x=log:1:1000:4"), ["1", "10", "100", "1000"]);
-        assert_eq!(levels("x=log:1:4:5"), ["1", "2", "3", "4"], "whole values deduplicated");
+        assert_eq!(
+            levels("x=log:1:4:5"),
+            ["1", "2", "3", "4"],
+            "whole values deduplicated"
+        );
         assert_eq!(levels("x=log:0.1:10:3"), ["0.1", "1", "10"]);
     }
 
@@ -489,8 +495,14 @@ mod tests {
         ];
         let n = 50;
         let points = plan(&params, Design::LatinHypercube { points: n }, 7).unwrap();
-        assert_eq!(points, plan(&params, Design::LatinHypercube { points: n }, 7).unwrap());
-        assert_ne!(points, plan(&params, Design::LatinHypercube { points: n }, 8).unwrap());
+        assert_eq!(
+            points,
+            plan(&params, Design::LatinHypercube { points: n }, 7).unwrap()
+        );
+        assert_ne!(
+            points,
+            plan(&params, Design::LatinHypercube { points: n }, 8).unwrap()
+        );
         let mut strata: Vec<usize> = points
             .iter()
             .map(|p| (p.values[0].1.parse::<f64>().unwrap() * n as f64) as usize)
@@ -499,7 +511,9 @@ mod tests {
         assert_eq!(strata, (0..n).collect::<Vec<_>>());
         let mut log_strata: Vec<usize> = points
             .iter()
-            .map(|p| ((p.values[1].1.parse::<f64>().unwrap().log10() + 3.0) / 4.0 * n as f64) as usize)
+            .map(|p| {
+                ((p.values[1].1.parse::<f64>().unwrap().log10() + 3.0) / 4.0 * n as f64) as usize
+            })
             .collect();
         log_strata.sort_unstable();
         log_strata.dedup();
@@ -525,8 +539,16 @@ mod tests {
     fn plans_refuse_huge_or_empty_designs() {
         let big = ParamSpec::parse("a=1:1001:1").unwrap();
         let err = plan(&[big.clone(), big.clone().with_path("b")], Design::Grid, 1).err();
-        assert!(err.as_deref().is_some_and(|e| e.contains("1001 × 1001")), "{err:?}");
-        assert!(plan(&[], Design::Grid, 1).err().unwrap().contains("at least one"));
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("1001 × 1001")),
+            "{err:?}"
+        );
+        assert!(
+            plan(&[], Design::Grid, 1)
+                .err()
+                .unwrap()
+                .contains("at least one")
+        );
         let err = plan(&[big.clone(), big], Design::Grid, 1).err();
         assert!(err.is_some_and(|e| e.contains("twice")));
         let a = ParamSpec::parse("a=1,2").unwrap();

@@ -6,6 +6,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -92,17 +93,56 @@ pub fn pending_units(
         .collect()
 }
 
+/// Wall-clock time one run spent in each phase: what a sweep adds to the
+/// simulation itself (building the point's scenario, assembling the report
+/// and its metrics). For progress output only; never in results.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct UnitTiming {
+    /// Parsing and checking the scenario with the point's values.
+    pub build: Duration,
+    /// The simulation.
+    pub simulate: Duration,
+    /// Assembling the report and taking the metrics from it.
+    pub report: Duration,
+}
+
+impl std::ops::AddAssign for UnitTiming {
+    fn add_assign(&mut self, other: UnitTiming) {
+        self.build += other.build;
+        self.simulate += other.simulate;
+        self.report += other.report;
+    }
+}
+
 /// Runs one point on one seed. A value the scenario rejects, a panic or a
 /// failed conservation check becomes the run's `error`, so one bad point
 /// never stops a sweep.
-pub fn run_unit(base: &BaseScenario<'_>, point: &Point, seed: u64) -> RunRecord {
+pub fn run_unit(base: &BaseScenario<'_>, point: &Point, seed: u64) -> (RunRecord, UnitTiming) {
     let params = point.values.iter().cloned().collect();
+    let mut timing = UnitTiming::default();
+    let started = Instant::now();
     let outcome = base
         .load_with(&point.overrides())
         .map_err(|e| format!("invalid scenario at this point: {e}"))
         .and_then(|scenario| {
+            timing.build = started.elapsed();
             let report = catch_unwind(AssertUnwindSafe(|| {
-                crate::run_fleet(&scenario, seed, "fleetsim sweep", &mut |_| {})
+                let started = Instant::now();
+                let (model, end, events) =
+                    crate::fleet::simulate_fleet(&scenario.config, seed, &mut |_| {});
+                timing.simulate = started.elapsed();
+                let started = Instant::now();
+                let report = crate::fleet::into_fleet_report(
+                    model,
+                    end,
+                    events,
+                    seed,
+                    &crate::fleet::FleetReportContext {
+                        scenario_hash: scenario.hash.clone(),
+                        reproduce: "fleetsim sweep".into(),
+                    },
+                );
+                (report, started)
             }))
             .map_err(|panic| {
                 let msg = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -110,6 +150,7 @@ pub fn run_unit(base: &BaseScenario<'_>, point: &Point, seed: u64) -> RunRecord 
                     .unwrap_or_default();
                 format!("the run panicked (a fleetsim bug): {msg}")
             })?;
+            let (report, report_started) = report;
             let c = &report.conservation;
             if !c.holds {
                 return Err(format!(
@@ -117,19 +158,22 @@ pub fn run_unit(base: &BaseScenario<'_>, point: &Point, seed: u64) -> RunRecord 
                     c.created, c.ended, c.in_flight
                 ));
             }
-            Ok(run_metrics(&report))
+            let metrics = run_metrics(&report);
+            timing.report = report_started.elapsed();
+            Ok(metrics)
         });
     let (metrics, error) = match outcome {
         Ok(m) => (Some(m), None),
         Err(e) => (None, Some(e)),
     };
-    RunRecord {
+    let record = RunRecord {
         point: point.index,
         seed,
         params,
         metrics,
         error,
-    }
+    };
+    (record, timing)
 }
 
 /// Runs `units` on `jobs` threads, handing each finished run to `on_done`
@@ -141,7 +185,7 @@ pub fn run_units(
     units: &[Unit],
     jobs: usize,
     cancel: &AtomicBool,
-    on_done: &(dyn Fn(RunRecord) + Sync),
+    on_done: &(dyn Fn(RunRecord, UnitTiming) + Sync),
 ) -> Result<usize, String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
@@ -155,7 +199,8 @@ pub fn run_units(
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
-            on_done(run_unit(base, &points[u.point], u.seed));
+            let (record, timing) = run_unit(base, &points[u.point], u.seed);
+            on_done(record, timing);
             ran.fetch_add(1, Ordering::Relaxed);
         });
     });

@@ -91,7 +91,13 @@ pub const METRICS: &[MetricDef] = &[
         label: "SLO-violation minutes",
         unit: MetricUnit::Count,
         lower_is_better: true,
-        get: |r| Some(r.global.minutes.saturating_sub(r.global.minutes_meeting_slo) as f64),
+        get: |r| {
+            Some(
+                r.global
+                    .minutes
+                    .saturating_sub(r.global.minutes_meeting_slo) as f64,
+            )
+        },
     },
     MetricDef {
         key: "throughput_per_s",

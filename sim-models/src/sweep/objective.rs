@@ -159,16 +159,19 @@ impl Objective {
             _ => {
                 return Err(format!(
                     "objective `{text}`: name one metric after `{}`",
-                    if direction == Direction::Min { "min" } else { "max" }
+                    if direction == Direction::Min {
+                        "min"
+                    } else {
+                        "max"
+                    }
                 ));
             }
         };
         let mut constraints = Vec::new();
         if let Some(tail) = tail {
             for part in tail.split(" and ") {
-                constraints.push(
-                    parse_constraint(part).map_err(|e| format!("objective `{text}`: {e}"))?,
-                );
+                constraints
+                    .push(parse_constraint(part).map_err(|e| format!("objective `{text}`: {e}"))?);
             }
         }
         Ok(Objective {
@@ -215,7 +218,13 @@ impl fmt::Display for Objective {
         write!(f, "{dir} {}", self.metric)?;
         for (i, c) in self.constraints.iter().enumerate() {
             let word = if i == 0 { "where" } else { "and" };
-            write!(f, " {word} {} {} {}", c.metric, c.comparison.symbol(), c.typed)?;
+            write!(
+                f,
+                " {word} {} {} {}",
+                c.metric,
+                c.comparison.symbol(),
+                c.typed
+            )?;
         }
         Ok(())
     }
@@ -316,7 +325,10 @@ mod tests {
         assert_eq!(o.metric, "throughput_per_s");
         assert!((o.constraints[0].value - 0.999).abs() < 1e-12);
         assert_eq!(o.constraints[1].comparison, Comparison::LessOrEqual);
-        assert_eq!(o.to_string(), "max throughput_per_s where availability >= 99.9% and p50_s <= 0.05s");
+        assert_eq!(
+            o.to_string(),
+            "max throughput_per_s where availability >= 99.9% and p50_s <= 0.05s"
+        );
     }
 
     #[test]
@@ -326,7 +338,10 @@ mod tests {
             ("min price", "unknown metric `price`"),
             ("min cost where p99 = 2", "needs <, <=, > or >="),
             ("min cost where p99 < fast", "not a number"),
-            ("min cost where availability > 5ms", "unit `ms` does not fit"),
+            (
+                "min cost where availability > 5ms",
+                "unit `ms` does not fit",
+            ),
             ("min cost p99", "name one metric"),
         ] {
             let err = Objective::parse(text).unwrap_err();
@@ -356,7 +371,7 @@ mod tests {
             point(1, 12.0, 0.15, 0),
             point(2, 13.0, 0.20, 0), // dominated by 1
             point(3, 14.0, 0.10, 0),
-            point(4, 9.0, 0.05, 1), // failed: ignored
+            point(4, 9.0, 0.05, 1),  // failed: ignored
             point(5, 10.0, 0.30, 0), // ties 0: not strictly better, dropped
         ];
         let front: Vec<usize> = pareto_front(&points).iter().map(|p| p.point).collect();

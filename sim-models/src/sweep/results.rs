@@ -189,7 +189,9 @@ pub struct SweepResults {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ResultsError {
     /// The file is empty or its first line is not a header.
-    #[error("line 1: expected the sweep header (`{{\"kind\":\"sweep\",...}}`); is this a `fleetsim sweep` results file?")]
+    #[error(
+        "line 1: expected the sweep header (`{{\"kind\":\"sweep\",...}}`); is this a `fleetsim sweep` results file?"
+    )]
     NoHeader,
     /// A complete line is not a valid record.
     #[error("line {line}: {message}")]
@@ -469,7 +471,9 @@ pub fn points_csv(header: &SweepHeader, points: &[PointRecord], metric_keys: &[&
         let _ = write!(out, "{}", pt.point);
         for p in &header.params {
             out.push(',');
-            out.push_str(&csv_field(pt.params.get(&p.path).map_or("", String::as_str)));
+            out.push_str(&csv_field(
+                pt.params.get(&p.path).map_or("", String::as_str),
+            ));
         }
         let _ = write!(out, ",{},{}", pt.runs, pt.failed);
         for k in metric_keys {
