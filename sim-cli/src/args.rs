@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
         fleetsim compare scenarios/single-region.toml --policy a.toml --policy b.toml --seeds 20\n  \
         fleetsim sweep scenarios/single-region.toml --param 'regions[0].groups[0].instances=4:12:2' --seeds 5\n  \
         fleetsim report sweep.jsonl -o report.html\n  \
+        fleetsim spof scenarios/three-region-active-active.toml\n  \
         fleetsim schema > fleet-scenario.schema.json\n  \
         fleetsim validate"
 )]
@@ -108,6 +109,16 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  \
         fleetsim report sweep.jsonl -o report.html --objective 'min cost where p99 < 200ms'")]
     Report(ReportArgs),
+    /// Find single points of failure in a fleet's topology: every
+    /// component (DNS, region, balancer, zone, group, instance) whose
+    /// failure alone cuts a client population off, and each population's
+    /// minimal cut.
+    #[command(after_help = "Examples:\n  \
+        fleetsim spof scenarios/three-region-active-active.toml\n  \
+        fleetsim spof scenarios/single-region.toml --format json --out spof.json\n\n\
+        Static analysis of the graph population → region → balancer → zone → instance → group\n\
+        (GeoDNS in front); it ignores capacity and time. See docs/spof.md.")]
+    Spof(SpofArgs),
 }
 
 /// Flags of `fleetsim run`.
@@ -324,6 +335,25 @@ pub(crate) struct ReportArgs {
     /// Mark the best points for an objective, as for `sweep`.
     #[arg(long)]
     pub(crate) objective: Option<String>,
+}
+
+/// Flags of `fleetsim spof`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SpofArgs {
+    /// Fleet scenario file.
+    pub(crate) scenario: PathBuf,
+    /// Override scenario fields, as for `run`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub(crate) set: Vec<String>,
+    /// A policy file, as for `run`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) format: OutputFormat,
+    /// Also write the analysis as JSON to this file.
+    #[arg(long, short, visible_alias = "out")]
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// Output format of `fleetsim run`.

@@ -9,6 +9,7 @@ mod args;
 mod compare;
 mod fleet_summary;
 mod report_html;
+mod spof;
 mod summary;
 mod sweep;
 
@@ -50,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge(args),
         Command::Report(args) => sweep::report(args),
+        Command::Spof(args) => spof::spof(args),
     }
 }
 

@@ -188,6 +188,13 @@ pub fn fleet_trace_hash(scenario: &FleetScenario, seed: u64) -> (u64, u64) {
     (hasher.digest(), hasher.events())
 }
 
+/// The static single-point-of-failure analysis of a fleet's topology
+/// (`fleetsim spof`): components whose failure alone cuts a population off,
+/// and each population's minimal cut.
+pub fn static_spof(scenario: &FleetScenario) -> fleet::spof::StaticSpofReport {
+    fleet::spof::analyze(&scenario.config)
+}
+
 /// The JSON Schema of fleet scenario files, for editors (`fleetsim schema`).
 pub fn fleet_json_schema() -> serde_json::Value {
     fleet::spec::fleet_json_schema()

@@ -551,3 +551,51 @@ fn run_with_a_policy_file_shows_its_decisions() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`--policy` applies to fleet scenarios"));
 }
+
+/// `fleetsim spof` names the single points of failure of the bundled
+/// fleets: everything in front of the one region of `single-region`, only
+/// DNS for the three-region fleet whose populations fall back.
+#[test]
+fn spof_finds_the_single_points_of_failure_of_the_bundled_fleets() {
+    let out = fleetsim(&["spof", "scenarios/single-region.toml", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let spofs: Vec<&str> = report["spofs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["component"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        spofs,
+        ["geodns", "us-east", "us-east/balancer", "us-east/web"]
+    );
+    let out = fleetsim(&["spof", "scenarios/three-region-active-active.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("geodns     dns"), "{text}");
+    assert!(!text.contains("us-east/balancer  balancer"), "{text}");
+    assert!(
+        text.contains("north-america  us-east → eu-west → apac        1          3"),
+        "{text}"
+    );
+    // A zone holding a group's only instances is found; the file is named on errors.
+    let out = fleetsim(&[
+        "spof",
+        "scenarios/single-region.toml",
+        "--set",
+        "regions[0].groups[0].zones=[\"us-east-1a\"]",
+    ]);
+    assert!(
+        stdout(&out).contains("us-east/us-east-1a"),
+        "{}",
+        stdout(&out)
+    );
+    let out = fleetsim(&["spof", "scenarios/stations/mm1.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("needs a fleet scenario"),
+        "{}",
+        stderr(&out)
+    );
+}

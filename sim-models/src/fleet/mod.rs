@@ -19,6 +19,7 @@ pub mod overrides;
 pub mod policy_file;
 pub mod report;
 pub mod spec;
+pub mod spof;
 
 use sim_core::{Observer, SimTime, Simulation, TraceHasher};
 
