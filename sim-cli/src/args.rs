@@ -109,15 +109,19 @@ pub(crate) enum Command {
     #[command(after_help = "Example:\n  \
         fleetsim report sweep.jsonl -o report.html --objective 'min cost where p99 < 200ms'")]
     Report(ReportArgs),
-    /// Find single points of failure in a fleet's topology: every
-    /// component (DNS, region, balancer, zone, group, instance) whose
-    /// failure alone cuts a client population off, and each population's
-    /// minimal cut.
+    /// Find single points of failure: statically in the topology (every
+    /// component whose failure alone cuts a population off, and minimal
+    /// cuts), then dynamically by running the scenario with each component
+    /// failed in turn (N−1), ranked by impact.
     #[command(after_help = "Examples:\n  \
-        fleetsim spof scenarios/three-region-active-active.toml\n  \
+        fleetsim spof scenarios/single-region.toml\n  \
+        fleetsim spof scenarios/three-region-active-active.toml --seeds 5 --at 3min --duration 5min\n  \
+        fleetsim spof scenarios/three-region-active-active.toml --static\n  \
         fleetsim spof scenarios/single-region.toml --format json --out spof.json\n\n\
-        Static analysis of the graph population → region → balancer → zone → instance → group\n\
-        (GeoDNS in front); it ignores capacity and time. See docs/spof.md.")]
+        Static: the graph population → region → balancer → zone → instance → group (GeoDNS in\n\
+        front), ignoring capacity and time. Dynamic: every region, balancer, zone, group and one\n\
+        instance per (group, zone) fails at --at for --duration (defaults: 30% of the run each),\n\
+        on --seeds seeds shared with a run without faults. See docs/spof.md.")]
     Spof(SpofArgs),
 }
 
@@ -342,6 +346,27 @@ pub(crate) struct ReportArgs {
 pub(crate) struct SpofArgs {
     /// Fleet scenario file.
     pub(crate) scenario: PathBuf,
+    /// Only the static (topology) analysis; no runs.
+    #[arg(long = "static")]
+    pub(crate) static_only: bool,
+    /// Seeds per component (and for the no-fault baseline).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    pub(crate) seeds: u64,
+    /// First seed (default: the scenario's `run.seed`).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// When each component fails, e.g. `3min` (default: 30% into the run).
+    #[arg(long)]
+    pub(crate) at: Option<String>,
+    /// How long it stays down (default: 30% of the run).
+    #[arg(long)]
+    pub(crate) duration: Option<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, short)]
+    pub(crate) jobs: Option<usize>,
+    /// Don't show progress on stderr.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
     /// Override scenario fields, as for `run`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub(crate) set: Vec<String>,

@@ -195,6 +195,19 @@ pub fn static_spof(scenario: &FleetScenario) -> fleet::spof::StaticSpofReport {
     fleet::spof::analyze(&scenario.config)
 }
 
+/// The dynamic (N−1) SPOF analysis: the scenario run with each component
+/// failed in turn, on the same seeds as a run without faults, ranked by
+/// impact and set against `static_report`. `on_run` is called after each
+/// run.
+pub fn dynamic_spof(
+    scenario: &FleetScenario,
+    static_report: &fleet::spof::StaticSpofReport,
+    options: &fleet::spof_runs::DynamicOptions,
+    on_run: &(dyn Fn() + Sync),
+) -> Result<fleet::spof_runs::DynamicSpofReport, String> {
+    fleet::spof_runs::analyze(&scenario.config, static_report, options, on_run)
+}
+
 /// The JSON Schema of fleet scenario files, for editors (`fleetsim schema`).
 pub fn fleet_json_schema() -> serde_json::Value {
     fleet::spec::fleet_json_schema()

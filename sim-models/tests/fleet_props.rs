@@ -3,7 +3,7 @@
 //!
 //! Random small fleets are written out as TOML text (1–3 regions of 1–3
 //! zones, 1–2 groups of 0–6 instances, every balancer algorithm and option
-//! where it is valid, outages, open- and closed-loop populations, every
+//! where it is valid, outages, injected faults of every kind, open- and closed-loop populations, every
 //! demand distribution, timeouts, retries, hedges, breakers, bulkheads) and
 //! must load and run cleanly: no panic (the test profile keeps debug
 //! assertions, so the model's "time never goes backwards" check is on),
@@ -736,9 +736,11 @@ fn scenario(choices: &[u32]) -> String {
     }
 
     let regions = g.int(1, 3) as usize;
+    let mut topology = Vec::new();
     for r in 0..regions {
         let zones = g.int(1, 3);
         let zone_names: Vec<String> = (0..zones).map(|z| format!("r{r}-z{z}")).collect();
+        let mut group_sizes = Vec::new();
         let quoted: Vec<String> = zone_names.iter().map(|z| format!("\"{z}\"")).collect();
         let _ = writeln!(
             out,
@@ -769,6 +771,7 @@ fn scenario(choices: &[u32]) -> String {
         for k in 0..n_groups {
             let n = g.pick(7);
             instances += n;
+            group_sizes.push(n);
             let _ = writeln!(
                 groups,
                 "[[regions.groups]]\nname = \"g{k}\"\ninstance_type = \"t{}\"\ninstances = {n}",
@@ -807,6 +810,7 @@ fn scenario(choices: &[u32]) -> String {
         }
         balancer(g, &mut out, instances);
         out.push_str(&groups);
+        topology.push((zone_names, group_sizes));
     }
 
     for a in 0..regions {
@@ -846,6 +850,47 @@ fn scenario(choices: &[u32]) -> String {
     let pops = g.int(1, 3) as usize;
     for p in 0..pops {
         population(g, &mut out, p, regions);
+    }
+
+    // Injected faults of every kind, possibly overlapping each other and
+    // the outages.
+    for _ in 0..g.pick(4) {
+        let r = g.pick(regions as u64) as usize;
+        let (zones, groups): &(Vec<String>, Vec<u64>) = &topology[r];
+        let at = g.pick(duration);
+        let length = g.int(1, 60);
+        let mut fault = format!(
+            "\n[[faults]]\nregion = \"r{r}\"\nat = {}\nduration = {}\n",
+            g.time_s(at),
+            g.time_s(length)
+        );
+        let kind = g.pick(5);
+        match kind {
+            0 => fault.push_str("kind = \"region\"\n"),
+            1 => fault.push_str("kind = \"balancer\"\n"),
+            2 => {
+                let z = &zones[g.pick(zones.len() as u64) as usize];
+                let _ = writeln!(fault, "kind = \"zone\"\nzone = \"{z}\"");
+            }
+            _ if groups.is_empty() => fault.push_str("kind = \"region\"\n"),
+            3 => {
+                let k = g.pick(groups.len() as u64);
+                let _ = writeln!(fault, "kind = \"group\"\ngroup = \"g{k}\"");
+            }
+            _ => {
+                let k = g.pick(groups.len() as u64) as usize;
+                if groups[k] == 0 {
+                    let _ = writeln!(fault, "kind = \"group\"\ngroup = \"g{k}\"");
+                } else {
+                    let i = g.pick(groups[k]);
+                    let _ = writeln!(
+                        fault,
+                        "kind = \"instance\"\ngroup = \"g{k}\"\ninstance = {i}"
+                    );
+                }
+            }
+        }
+        out.push_str(&fault);
     }
     out
 }

@@ -54,8 +54,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use sim_core::{Distribution, SimDuration};
+use sim_models::fleet::FleetReport;
 use sim_models::fleet::config::{Algorithm, FleetConfig};
-use sim_models::fleet::{FleetReport, FleetReportContext, into_fleet_report, simulate_fleet};
 use sim_models::scenario::Arrivals;
 
 use crate::{
@@ -284,17 +284,7 @@ struct FleetReplication {
 /// returns its report, after checking request conservation (a model bug if
 /// it fails). Shared by the fleet-station and balancing tables.
 pub(crate) fn run_fleet_once(config: &FleetConfig, seed: u64, label: &str) -> FleetReport {
-    let (model, end, events) = simulate_fleet(config, seed, &mut |_| {});
-    let report = into_fleet_report(
-        model,
-        end,
-        events,
-        seed,
-        &FleetReportContext {
-            scenario_hash: String::new(),
-            reproduce: String::new(),
-        },
-    );
+    let report = sim_models::fleet::run_config(config, seed);
     assert!(
         report.conservation.holds,
         "{label}: request conservation fails: {:?}",

@@ -554,13 +554,21 @@ fn run_with_a_policy_file_shows_its_decisions() {
 
 /// `fleetsim spof` names the single points of failure of the bundled
 /// fleets: everything in front of the one region of `single-region`, only
-/// DNS for the three-region fleet whose populations fall back.
+/// DNS for the three-region fleet whose populations fall back; the N−1
+/// runs confirm the single region's SPOFs and find its zones redundant.
 #[test]
 fn spof_finds_the_single_points_of_failure_of_the_bundled_fleets() {
-    let out = fleetsim(&["spof", "scenarios/single-region.toml", "--format", "json"]);
+    let out = fleetsim(&[
+        "spof",
+        "scenarios/single-region.toml",
+        "--static",
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let spofs: Vec<&str> = report["spofs"]
+    assert!(report.get("dynamic").is_none(), "--static runs nothing");
+    let spofs: Vec<&str> = report["static"]["spofs"]
         .as_array()
         .unwrap()
         .iter()
@@ -570,7 +578,11 @@ fn spof_finds_the_single_points_of_failure_of_the_bundled_fleets() {
         spofs,
         ["geodns", "us-east", "us-east/balancer", "us-east/web"]
     );
-    let out = fleetsim(&["spof", "scenarios/three-region-active-active.toml"]);
+    let out = fleetsim(&[
+        "spof",
+        "scenarios/three-region-active-active.toml",
+        "--static",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("geodns     dns"), "{text}");
@@ -579,10 +591,11 @@ fn spof_finds_the_single_points_of_failure_of_the_bundled_fleets() {
         text.contains("north-america  us-east → eu-west → apac        1          3"),
         "{text}"
     );
-    // A zone holding a group's only instances is found; the file is named on errors.
+    // A zone holding a group's only instances is found.
     let out = fleetsim(&[
         "spof",
         "scenarios/single-region.toml",
+        "--static",
         "--set",
         "regions[0].groups[0].zones=[\"us-east-1a\"]",
     ]);
@@ -595,6 +608,58 @@ fn spof_finds_the_single_points_of_failure_of_the_bundled_fleets() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("needs a fleet scenario"),
+        "{}",
+        stderr(&out)
+    );
+
+    // N−1 runs, short: every component fails at 1 min for 1 min.
+    let out = fleetsim(&[
+        "spof",
+        "scenarios/single-region.toml",
+        "--seeds",
+        "1",
+        "--at",
+        "1min",
+        "--duration",
+        "1min",
+        "--set",
+        "run.duration=4min",
+        "--set",
+        "run.warmup=30s",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let components = report["dynamic"]["components"]
+        .as_array()
+        .expect("N−1 runs");
+    assert_eq!(
+        components.len(),
+        9,
+        "region, balancer, group, 3 zones, 3 instances"
+    );
+    let verdict = |name: &str| {
+        components.iter().find(|c| c["component"] == name).unwrap()["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        verdict("us-east/web").starts_with("SPOF confirmed"),
+        "{}",
+        verdict("us-east/web")
+    );
+    assert!(
+        verdict("us-east/us-east-1b").starts_with("redundant"),
+        "{}",
+        verdict("us-east/us-east-1b")
+    );
+    let out = fleetsim(&["spof", "scenarios/single-region.toml", "--at", "2h"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--at 7200s is not within the run"),
         "{}",
         stderr(&out)
     );

@@ -30,6 +30,36 @@ pub struct FleetConfig {
     pub dns: DnsConfig,
     /// Client populations, in file order.
     pub populations: Vec<PopulationConfig>,
+    /// Faults injected at given times, in file order.
+    pub faults: Vec<FaultConfig>,
+}
+
+/// What a fault takes down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultTarget {
+    /// A whole region (index).
+    Region(usize),
+    /// A region's load balancer: for clients the same as the region being
+    /// unreachable.
+    Balancer(usize),
+    /// Zone `.1` of region `.0`.
+    Zone(usize, usize),
+    /// Group `.1` of region `.0`.
+    Group(usize, usize),
+    /// Instance `.2` (among the starting instances) of group `.1` of
+    /// region `.0`.
+    Instance(usize, usize, u32),
+}
+
+/// One injected fault: its target and when it is down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultConfig {
+    /// What fails.
+    pub target: FaultTarget,
+    /// Its name in reports, e.g. `zone us-east/us-east-1a`.
+    pub label: String,
+    /// When it is down.
+    pub window: Window,
 }
 
 /// `[run]`: how long, what to measure.
@@ -518,6 +548,7 @@ impl FleetConfig {
                     bulkhead: None,
                 },
             }],
+            faults: Vec::new(),
         }
     }
 }

@@ -15,14 +15,15 @@ use sim_core::{Distribution, RateProfile, SimDuration, SimTime};
 use super::autoscale::group::lower_autoscaling;
 use super::config::{
     AccessKind, Algorithm, BalancerConfig, BreakerConfig, ClassConfig, ClientConfig, DnsConfig,
-    FleetConfig, FleetRunConfig, GroupConfig, HealthCheckConfig, HedgeConfig, InstanceTypeConfig,
-    Jitter, KeyPopularity, LoadConfig, OutlierConfig, PopulationConfig, RegionConfig,
-    RetryBudgetConfig, RetryConfig, RetryOn, SloConfig, SlowStartConfig, WarmupConfig, Window,
-    ZoneAwareConfig,
+    FaultConfig, FaultTarget, FleetConfig, FleetRunConfig, GroupConfig, HealthCheckConfig,
+    HedgeConfig, InstanceTypeConfig, Jitter, KeyPopularity, LoadConfig, OutlierConfig,
+    PopulationConfig, RegionConfig, RetryBudgetConfig, RetryConfig, RetryOn, SloConfig,
+    SlowStartConfig, WarmupConfig, Window, ZoneAwareConfig,
 };
 use super::spec::{
-    AccessKindSpec, AlgorithmName, BalancerSpec, ClassSpec, ClientSpec, DnsSpec, FleetRunSpec,
-    FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec, PopulationSpec, RetryOnSpec,
+    AccessKindSpec, AlgorithmName, BalancerSpec, ClassSpec, ClientSpec, DnsSpec, FaultKindSpec,
+    FleetRunSpec, FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec, PopulationSpec,
+    RetryOnSpec,
 };
 use crate::scenario::{
     DEFAULT_SEED, MAX_ESTIMATED_EVENTS, MAX_SCENARIO_BYTES, MAX_TOTAL_SERVERS, Problem,
@@ -471,6 +472,7 @@ pub(crate) fn lower(
         traces,
     );
     check_work(c, run.duration, requests, &regions, &region_instances, &dns);
+    let faults = lower_faults(c, file, &regions, &region_index, run.duration);
     if !check.ok() {
         return Err(check.finish());
     }
@@ -483,7 +485,162 @@ pub(crate) fn lower(
         inter_region_latency,
         dns,
         populations,
+        faults,
     })
+}
+
+/// Most `[[faults]]` entries a scenario may list.
+pub const MAX_FAULTS: usize = 10_000;
+
+/// `[[faults]]`: each names an existing component and a window inside the
+/// run; fields that do not apply to the kind are errors, not ignored.
+fn lower_faults(
+    c: &mut Check,
+    file: &FleetScenarioFile,
+    regions: &[RegionConfig],
+    region_index: &BTreeMap<&str, usize>,
+    duration: SimDuration,
+) -> Vec<FaultConfig> {
+    let specs = file.faults.as_deref().unwrap_or_default();
+    if specs.len() > MAX_FAULTS {
+        c.add(
+            "faults",
+            format!("{} faults, more than the {MAX_FAULTS} allowed", specs.len()),
+        );
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(specs.len());
+    for (f, spec) in specs.iter().enumerate() {
+        let fp = format!("faults[{f}]");
+        let at = c.time(&format!("{fp}.at"), spec.at);
+        let length = c.positive_time(&format!("{fp}.duration"), spec.duration);
+        if at >= duration {
+            c.add(
+                format!("{fp}.at"),
+                format!("the fault starts at {at}, not before the run ends ({duration})"),
+            );
+        }
+        let Some(&r) = region_index.get(spec.region.as_str()) else {
+            c.add(
+                format!("{fp}.region"),
+                format!(
+                    "no region is named `{}` (regions: {})",
+                    spec.region,
+                    region_names(file)
+                ),
+            );
+            continue;
+        };
+        let Some(region) = regions.get(r) else {
+            continue;
+        };
+        let wants = |field: &str| match spec.kind {
+            FaultKindSpec::Zone => field == "zone",
+            FaultKindSpec::Group => field == "group",
+            FaultKindSpec::Instance => field == "group" || field == "instance",
+            FaultKindSpec::Region | FaultKindSpec::Balancer => false,
+        };
+        let kind_name = match spec.kind {
+            FaultKindSpec::Region => "region",
+            FaultKindSpec::Balancer => "balancer",
+            FaultKindSpec::Zone => "zone",
+            FaultKindSpec::Group => "group",
+            FaultKindSpec::Instance => "instance",
+        };
+        for (field, given) in [
+            ("zone", spec.zone.is_some()),
+            ("group", spec.group.is_some()),
+            ("instance", spec.instance.is_some()),
+        ] {
+            if given && !wants(field) {
+                c.add(
+                    format!("{fp}.{field}"),
+                    format!("`{field}` does not apply to a `{kind_name}` fault"),
+                );
+            } else if !given && wants(field) {
+                c.add(
+                    format!("{fp}.{field}"),
+                    format!("a `{kind_name}` fault needs `{field}`"),
+                );
+            }
+        }
+        let group = spec.group.as_ref().and_then(|name| {
+            let g = region.groups.iter().position(|g| &g.name == name);
+            if g.is_none() {
+                let names: Vec<&str> = region.groups.iter().map(|g| g.name.as_str()).collect();
+                c.add(
+                    format!("{fp}.group"),
+                    format!(
+                        "region `{}` has no group `{name}` (groups: {})",
+                        region.name,
+                        names.join(", ")
+                    ),
+                );
+            }
+            g
+        });
+        let target = match spec.kind {
+            FaultKindSpec::Region => Some(FaultTarget::Region(r)),
+            FaultKindSpec::Balancer => Some(FaultTarget::Balancer(r)),
+            FaultKindSpec::Zone => spec.zone.as_ref().and_then(|name| {
+                let z = region.zones.iter().position(|z| z == name);
+                if z.is_none() {
+                    c.add(
+                        format!("{fp}.zone"),
+                        format!(
+                            "region `{}` has no zone `{name}` (zones: {})",
+                            region.name,
+                            region.zones.join(", ")
+                        ),
+                    );
+                }
+                z.map(|z| FaultTarget::Zone(r, z))
+            }),
+            FaultKindSpec::Group => group.map(|g| FaultTarget::Group(r, g)),
+            FaultKindSpec::Instance => match (group, spec.instance) {
+                (Some(g), Some(k)) => {
+                    let n = region.groups[g].instances;
+                    if k >= u64::from(n) {
+                        c.add(
+                            format!("{fp}.instance"),
+                            format!(
+                                "group `{}` starts with {n} instances (0 to {}), not {}",
+                                region.groups[g].name,
+                                n.saturating_sub(1),
+                                k + 1
+                            ),
+                        );
+                        None
+                    } else {
+                        Some(FaultTarget::Instance(r, g, k as u32))
+                    }
+                }
+                _ => None,
+            },
+        };
+        let Some(target) = target else {
+            continue;
+        };
+        let label = match target {
+            FaultTarget::Region(_) => format!("region {}", region.name),
+            FaultTarget::Balancer(_) => format!("balancer {}", region.name),
+            FaultTarget::Zone(_, z) => format!("zone {}/{}", region.name, region.zones[z]),
+            FaultTarget::Group(_, g) => format!("group {}/{}", region.name, region.groups[g].name),
+            FaultTarget::Instance(_, g, k) => {
+                format!("instance {}/{}#{k}", region.name, region.groups[g].name)
+            }
+        };
+        let end = (at + length).min(duration);
+        out.push(FaultConfig {
+            target,
+            label,
+            window: Window {
+                start: SimTime::ZERO + at,
+                end: SimTime::ZERO + end,
+            },
+        });
+    }
+    out
 }
 
 /// `[run]`.

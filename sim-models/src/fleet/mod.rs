@@ -20,6 +20,7 @@ pub mod policy_file;
 pub mod report;
 pub mod spec;
 pub mod spof;
+pub mod spof_runs;
 
 use sim_core::{Observer, SimTime, Simulation, TraceHasher};
 
@@ -31,6 +32,23 @@ use crate::network::Progress;
 
 /// How many progress reports a run makes at most.
 const PROGRESS_SLICES: u64 = 200;
+
+/// Runs `config` with `seed` and returns its report with no scenario hash
+/// or reproduce line: for analyses that run variants of a validated
+/// config (N−1 runs, validation replications) rather than a file.
+pub fn run_config(config: &FleetConfig, seed: u64) -> FleetReport {
+    let (model, end, events) = simulate_fleet(config, seed, &mut |_| {});
+    into_fleet_report(
+        model,
+        end,
+        events,
+        seed,
+        &FleetReportContext {
+            scenario_hash: String::new(),
+            reproduce: String::new(),
+        },
+    )
+}
 
 /// Runs `config` with `seed` to its end; returns the model, the end time and
 /// the number of events. `on_progress` is called about 200 times; the run is

@@ -49,7 +49,7 @@ use super::autoscale::{
 };
 use super::balancer::{BackendInfo, Balancer};
 use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
-use super::config::{FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
+use super::config::{FaultTarget, FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
 use super::health::{HealthChecker, OutlierDetector, slow_start_factor};
 use super::metrics::{Bucket, Outcome, ScopeStats, SeriesPoint};
 
@@ -149,6 +149,16 @@ pub enum Event {
     RegionUp {
         /// Region index.
         region: u32,
+    },
+    /// An injected fault (`[[faults]]`) starts.
+    FaultStart {
+        /// Fault index in the config.
+        fault: u32,
+    },
+    /// An injected fault ends.
+    FaultEnd {
+        /// Fault index in the config.
+        fault: u32,
     },
     /// A time-series bucket ends.
     SeriesTick,
@@ -306,6 +316,9 @@ struct Instance {
     launched: SimTime,
     /// Zone index in the region.
     zone: u16,
+    /// Injected faults holding it down (instance, zone and group faults);
+    /// while positive it answers nothing and fails health checks.
+    down_faults: u16,
     /// Busy worker-nanoseconds up to `busy_changed`.
     busy_area: u128,
     busy_changed: SimTime,
@@ -432,7 +445,14 @@ pub struct DecisionRecord {
 /// One region at run time.
 #[derive(Debug)]
 pub(crate) struct RegionState {
+    /// Unreachable (an outage, or a region or balancer fault).
     down: bool,
+    /// Outages and region/balancer faults in progress.
+    down_count: u32,
+    /// Zone and group faults in progress, per zone and per group: an
+    /// instance launched meanwhile starts down.
+    zone_faults: Vec<u16>,
+    group_faults: Vec<u16>,
     balancer: Balancer,
     instances: Vec<Instance>,
     outlier: Option<OutlierDetector>,
@@ -608,6 +628,7 @@ impl FleetModel {
                         ejected: false,
                         launched: SimTime::ZERO,
                         zone: zone as u16,
+                        down_faults: 0,
                         busy_area: 0,
                         busy_changed: SimTime::ZERO,
                         sampled_area: 0,
@@ -655,6 +676,9 @@ impl FleetModel {
             let alive: u64 = groups.iter().map(|g| g.alive.value()).sum();
             regions.push(RegionState {
                 down: false,
+                down_count: 0,
+                zone_faults: vec![0; rc.zones.len()],
+                group_faults: vec![0; rc.groups.len()],
                 balancer,
                 instances,
                 outlier,
@@ -814,6 +838,10 @@ impl FleetModel {
                     }
                 }
             }
+        }
+        for (f, fc) in self.config.faults.iter().enumerate() {
+            sched.schedule_at(fc.window.start, Event::FaultStart { fault: f as u32 });
+            sched.schedule_at(fc.window.end, Event::FaultEnd { fault: f as u32 });
         }
         for (r, rc) in self.config.regions.iter().enumerate() {
             let r32 = r as u32;
@@ -1278,6 +1306,13 @@ impl FleetModel {
         at.epoch = inst.epoch;
         at.arrived = now;
         let g = inst.group as usize;
+        if inst.down_faults > 0 {
+            // Crashed by an injected fault: the request vanishes and its
+            // client times out, until health checks eject the instance.
+            self.attempts.items[a as usize].held = false;
+            self.maybe_free_attempt(a);
+            return;
+        }
         if inst.state == InstanceState::Booting {
             // Not listening yet (fail-open sent it here): connection refused.
             self.respond(a, Answer::Rejected, now, sched);
@@ -1408,7 +1443,8 @@ impl FleetModel {
             ) {
                 continue;
             }
-            let passed = !region.down && inst.state == InstanceState::Ready;
+            let passed =
+                !region.down && inst.state == InstanceState::Ready && inst.down_faults == 0;
             if let Some(healthy) = inst.health.record(passed) {
                 if healthy && slow_start && now > SimTime::ZERO {
                     inst.slow_start_since = Some(now);
@@ -1483,6 +1519,7 @@ impl FleetModel {
 
     fn on_region_down(&mut self, r: usize, now: SimTime) {
         let region = &mut self.regions[r];
+        region.down_count += 1;
         if region.down {
             return;
         }
@@ -1493,6 +1530,82 @@ impl FleetModel {
             self.drop_work(r, i, now);
             if self.regions[r].instances[i].state == InstanceState::Draining {
                 self.terminate(r, i, now);
+            }
+        }
+    }
+
+    /// The end of an outage or of a region or balancer fault: the region is
+    /// reachable again once nothing else holds it down.
+    fn on_region_up(&mut self, r: usize) {
+        let region = &mut self.regions[r];
+        region.down_count = region.down_count.saturating_sub(1);
+        region.down = region.down_count > 0;
+    }
+
+    /// An injected fault starts (`down`) or ends. Region and balancer
+    /// faults make the region unreachable, as an outage does (a dead
+    /// balancer answers no client, and GeoDNS's checks see it fail). Zone,
+    /// group and instance faults crash instances: what they hold is lost,
+    /// requests the balancer still sends them vanish (their clients time
+    /// out) until health checks eject them, and when the fault ends they
+    /// answer again and pass checks back into service.
+    fn on_fault(&mut self, f: usize, down: bool, now: SimTime) {
+        let target = self.config.faults[f].target;
+        // Which instances of region `r` the fault crashes.
+        enum Hit {
+            Zone(usize),
+            Group(usize),
+            Index(usize),
+        }
+        let (r, hit) = match target {
+            FaultTarget::Region(r) | FaultTarget::Balancer(r) => {
+                if down {
+                    self.on_region_down(r, now);
+                } else {
+                    self.on_region_up(r);
+                }
+                return;
+            }
+            FaultTarget::Zone(r, z) => {
+                let c = &mut self.regions[r].zone_faults[z];
+                *c = if down { *c + 1 } else { c.saturating_sub(1) };
+                (r, Hit::Zone(z))
+            }
+            FaultTarget::Group(r, g) => {
+                let c = &mut self.regions[r].group_faults[g];
+                *c = if down { *c + 1 } else { c.saturating_sub(1) };
+                (r, Hit::Group(g))
+            }
+            FaultTarget::Instance(r, g, k) => {
+                // The k-th starting instance of group g: starting instances
+                // are laid out group by group.
+                let first: u32 = self.config.regions[r].groups[..g]
+                    .iter()
+                    .map(|gc| gc.instances)
+                    .sum();
+                let index = (first + k) as usize;
+                (r, Hit::Index(index))
+            }
+        };
+        for i in 0..self.regions[r].instances.len() {
+            let inst = &self.regions[r].instances[i];
+            let hits = match hit {
+                Hit::Zone(z) => inst.zone as usize == z,
+                Hit::Group(g) => inst.group as usize == g,
+                Hit::Index(index) => i == index,
+            };
+            if inst.state == InstanceState::Terminated || !hits {
+                continue;
+            }
+            if down {
+                self.regions[r].instances[i].down_faults += 1;
+                self.drop_work(r, i, now);
+                if self.regions[r].instances[i].state == InstanceState::Draining {
+                    self.terminate(r, i, now);
+                }
+            } else {
+                let inst = &mut self.regions[r].instances[i];
+                inst.down_faults = inst.down_faults.saturating_sub(1);
             }
         }
     }
@@ -1596,6 +1709,7 @@ impl FleetModel {
             ejected: false,
             launched: now,
             zone: zone as u16,
+            down_faults: region.zone_faults[zone] + region.group_faults[g],
             busy_area: 0,
             busy_changed: now,
             sampled_area: 0,
@@ -2207,7 +2321,9 @@ impl Model for FleetModel {
                 self.on_slow_start_tick(region as usize, now, sched);
             }
             Event::RegionDown { region } => self.on_region_down(region as usize, now),
-            Event::RegionUp { region } => self.regions[region as usize].down = false,
+            Event::RegionUp { region } => self.on_region_up(region as usize),
+            Event::FaultStart { fault } => self.on_fault(fault as usize, true, now),
+            Event::FaultEnd { fault } => self.on_fault(fault as usize, false, now),
             Event::SeriesTick => {
                 self.close_bucket(now);
                 sched.schedule_at(

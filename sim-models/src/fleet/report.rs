@@ -48,6 +48,8 @@ pub struct FleetReport {
     pub instances: InstancesReport,
     /// What the autoscalers did, and why.
     pub autoscaling: AutoscalingReport,
+    /// The injected faults (`[[faults]]`), in file order.
+    pub faults: Vec<FaultReport>,
     /// Request conservation over the whole run (warm-up included).
     pub conservation: ConservationReport,
     /// Per-bucket time series (whole run, warm-up included).
@@ -207,6 +209,17 @@ pub struct CostReport {
     pub instance_hours: f64,
     /// Their cost.
     pub total: f64,
+}
+
+/// One injected fault and when it was down.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultReport {
+    /// What failed, e.g. `zone us-east/us-east-1a`.
+    pub target: String,
+    /// When it failed, seconds from the start.
+    pub start_s: f64,
+    /// When it came back, seconds from the start.
+    pub end_s: f64,
 }
 
 /// Request conservation: created = ended + in flight.
@@ -478,6 +491,13 @@ fn build(
             decisions: model.decisions.clone(),
             decisions_dropped: model.decisions_dropped,
         },
+        faults: (model.config().faults.iter())
+            .map(|f| FaultReport {
+                target: f.label.clone(),
+                start_s: f.window.start.as_secs_f64(),
+                end_s: f.window.end.as_secs_f64(),
+            })
+            .collect(),
         conservation: model.conservation().into(),
         series: SeriesReport {
             interval_s: config.run.series_interval.as_secs_f64(),

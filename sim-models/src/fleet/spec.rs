@@ -37,6 +37,51 @@ pub struct FleetScenarioFile {
     pub dns: Option<DnsSpec>,
     /// Client populations.
     pub populations: Vec<PopulationSpec>,
+    /// Faults injected at given times (default none).
+    #[serde(default)]
+    pub faults: Option<Vec<FaultSpec>>,
+}
+
+/// What a `[[faults]]` entry takes down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKindSpec {
+    /// A whole region: unreachable, everything in it lost.
+    Region,
+    /// A region's load balancer: stops answering.
+    Balancer,
+    /// An availability zone: every instance in it (and any launched into
+    /// it during the fault) is down.
+    Zone,
+    /// An instance group: every instance of it is down.
+    Group,
+    /// One instance of a group (by its index among the group's starting
+    /// instances).
+    Instance,
+}
+
+/// `[[faults]]`: take a component down at `at` for `duration`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// What fails.
+    pub kind: FaultKindSpec,
+    /// The region it is in.
+    pub region: String,
+    /// The zone (kind `zone`).
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// The group (kinds `group` and `instance`).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The instance's index among the group's starting instances (kind
+    /// `instance`).
+    #[serde(default)]
+    pub instance: Option<u64>,
+    /// When it fails, from the start of the run.
+    pub at: Seconds,
+    /// How long it stays down (positive).
+    pub duration: Seconds,
 }
 
 /// `[run]`: run length, warm-up, seed, series interval, SLO.
