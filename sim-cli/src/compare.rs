@@ -12,7 +12,6 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::io::IsTerminal;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
@@ -283,22 +282,9 @@ fn mean_series(runs: &[&[Sample]]) -> Vec<(f64, f64, Option<f64>)> {
 /// Runs one policy on one seed; a panic or a failed conservation check is
 /// an error for that run only, so the other runs are kept.
 fn run_one(scenario: &FleetScenario, seed: u64, reproduce: &str) -> Result<RunResult, String> {
-    let report = catch_unwind(AssertUnwindSafe(|| {
+    let report = sim_models::sweep::exec::checked_run(|| {
         sim_models::run_fleet(scenario, seed, reproduce, &mut |_| {})
-    }))
-    .map_err(|panic| {
-        let msg = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        format!("the run panicked (a fleetsim bug): {msg}")
     })?;
-    let c = &report.conservation;
-    if !c.holds {
-        return Err(format!(
-            "request conservation failed ({} created, {} ended, {} in flight; a fleetsim bug)",
-            c.created, c.ended, c.in_flight
-        ));
-    }
     Ok(RunResult::from_report(&report))
 }
 

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::design::Point;
 use super::metrics::run_metrics;
 use super::results::{RunRecord, Shard};
-use crate::{FleetScenario, Format, Override, PolicyFile, ScenarioError};
+use crate::{FleetReport, FleetScenario, Format, Override, PolicyFile, ScenarioError};
 
 /// Reads a file the scenario names (trace CSVs), from any thread.
 pub type ReadFile<'a> = dyn Fn(&str) -> Result<String, String> + Sync + 'a;
@@ -114,6 +114,26 @@ impl std::ops::AddAssign for UnitTiming {
     }
 }
 
+/// Runs `run` and checks its report: a panic or a failed conservation check
+/// (both fleetsim bugs) becomes an error for that run alone, so a sweep or a
+/// comparison keeps its other runs.
+pub fn checked_run(run: impl FnOnce() -> FleetReport) -> Result<FleetReport, String> {
+    let report = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| {
+        let msg = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("the run panicked (a fleetsim bug): {msg}")
+    })?;
+    let c = &report.conservation;
+    if !c.holds {
+        return Err(format!(
+            "request conservation failed ({} created, {} ended, {} in flight; a fleetsim bug)",
+            c.created, c.ended, c.in_flight
+        ));
+    }
+    Ok(report)
+}
+
 /// Runs one point on one seed. A value the scenario rejects, a panic or a
 /// failed conservation check becomes the run's `error`, so one bad point
 /// never stops a sweep.
@@ -126,13 +146,14 @@ pub fn run_unit(base: &BaseScenario<'_>, point: &Point, seed: u64) -> (RunRecord
         .map_err(|e| format!("invalid scenario at this point: {e}"))
         .and_then(|scenario| {
             timing.build = started.elapsed();
-            let report = catch_unwind(AssertUnwindSafe(|| {
+            let mut report_started = Instant::now();
+            let report = checked_run(|| {
                 let started = Instant::now();
                 let (model, end, events) =
                     crate::fleet::simulate_fleet(&scenario.config, seed, &mut |_| {});
                 timing.simulate = started.elapsed();
-                let started = Instant::now();
-                let report = crate::fleet::into_fleet_report(
+                report_started = Instant::now();
+                crate::fleet::into_fleet_report(
                     model,
                     end,
                     events,
@@ -141,23 +162,8 @@ pub fn run_unit(base: &BaseScenario<'_>, point: &Point, seed: u64) -> (RunRecord
                         scenario_hash: scenario.hash.clone(),
                         reproduce: "fleetsim sweep".into(),
                     },
-                );
-                (report, started)
-            }))
-            .map_err(|panic| {
-                let msg = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                format!("the run panicked (a fleetsim bug): {msg}")
+                )
             })?;
-            let (report, report_started) = report;
-            let c = &report.conservation;
-            if !c.holds {
-                return Err(format!(
-                    "request conservation failed ({} created, {} ended, {} in flight; a fleetsim bug)",
-                    c.created, c.ended, c.in_flight
-                ));
-            }
             let metrics = run_metrics(&report);
             timing.report = report_started.elapsed();
             Ok(metrics)
