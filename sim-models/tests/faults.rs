@@ -1,17 +1,23 @@
 //! Injected faults (`[[faults]]`) act through the model: a crashed zone or
 //! instance keeps receiving traffic until health checks eject it, then the
 //! rest of the fleet serves; a failed group leaves nothing to serve until
-//! it comes back; bad fault entries are refused with the field named.
+//! it comes back; a slow instance is never ejected and drags the tail; bad
+//! fault entries are refused with the field named.
 
 use sim_models::{FleetReport, Format, Override, load_fleet_scenario, run_fleet};
 
 const SCENARIO: &str = include_str!("../../scenarios/single-region.toml");
 
 fn run_with(fault: Option<&str>) -> FleetReport {
-    let overrides: Vec<Override> = fault
+    run_with_balancer(fault, "least_outstanding")
+}
+
+fn run_with_balancer(fault: Option<&str>, algorithm: &str) -> FleetReport {
+    let mut overrides: Vec<Override> = fault
         .map(|f| Override::new("faults", format!("[{f}]")))
         .into_iter()
         .collect();
+    overrides.push(Override::new("regions[0].balancer.algorithm", algorithm));
     let scenario = load_fleet_scenario(SCENARIO, Format::Toml, &overrides, &|_| {
         Err("no files".into())
     })
@@ -81,6 +87,38 @@ fn one_crashed_instance_is_found_by_health_checks_too() {
     assert!(errors(&r, 300.0, 420.0) <= 5);
 }
 
+/// The largest bucket p99 among buckets starting in `[from, to)`.
+fn worst_p99(r: &FleetReport, from: f64, to: f64) -> f32 {
+    (r.series.global.iter())
+        .filter(|p| p.t_s >= from && p.t_s < to)
+        .filter_map(|p| p.p99_s)
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn a_slow_instance_passes_health_checks_and_drags_the_tail() {
+    const SLOW: &str = r#"{ kind = "slow_instance", region = "us-east", group = "web", instance = 0, slowdown = 20.0, at = "4min", duration = "3min" }"#;
+    for (algorithm, at_least) in [("least_outstanding", 1.2), ("round_robin", 3.0)] {
+        let base = run_with_balancer(None, algorithm);
+        let r = run_with_balancer(Some(SLOW), algorithm);
+        assert_eq!(r.faults[0].target, "slow instance us-east/web#0");
+        assert_eq!(
+            r.regions[0].ejections, base.regions[0].ejections,
+            "nothing ejects it"
+        );
+        // What it serves takes twenty times longer, so the fleet's tail
+        // grows while it is slow — much more when the balancer keeps giving
+        // it its share (round robin) than when it sends work where less is
+        // outstanding — and returns to normal afterwards.
+        let (during, normal) = (worst_p99(&r, 250.0, 420.0), worst_p99(&base, 250.0, 420.0));
+        assert!(
+            during > at_least * normal,
+            "{algorithm}: p99 {during} vs {normal}"
+        );
+        assert!(worst_p99(&r, 460.0, 600.0) < 1.2 * worst_p99(&base, 460.0, 600.0));
+    }
+}
+
 #[test]
 fn bad_faults_name_the_field() {
     for (fault, needle) in [
@@ -115,6 +153,18 @@ fn bad_faults_name_the_field() {
         (
             r#"{ kind = "meteor", region = "us-east", at = "1min", duration = "1min" }"#,
             "unknown variant `meteor`",
+        ),
+        (
+            r#"{ kind = "zone", region = "us-east", zone = "us-east-1a", slowdown = 2.0, at = "1min", duration = "1min" }"#,
+            "faults[0].slowdown: `slowdown` does not apply to a `zone` fault",
+        ),
+        (
+            r#"{ kind = "slow_instance", region = "us-east", group = "web", instance = 1, at = "1min", duration = "1min" }"#,
+            "faults[0].slowdown: a `slow_instance` fault needs `slowdown`",
+        ),
+        (
+            r#"{ kind = "slow_instance", region = "us-east", group = "web", instance = 1, slowdown = 0.5, at = "1min", duration = "1min" }"#,
+            "faults[0].slowdown: must be above 1 and at most 1000",
         ),
     ] {
         let err = load_fleet_scenario(

@@ -881,11 +881,18 @@ fn scenario(choices: &[u32]) -> String {
                 let k = g.pick(groups.len() as u64) as usize;
                 if groups[k] == 0 {
                     let _ = writeln!(fault, "kind = \"group\"\ngroup = \"g{k}\"");
-                } else {
+                } else if g.flip() {
                     let i = g.pick(groups[k]);
                     let _ = writeln!(
                         fault,
                         "kind = \"instance\"\ngroup = \"g{k}\"\ninstance = {i}"
+                    );
+                } else {
+                    let i = g.pick(groups[k]);
+                    let slowdown = float(g.real(1.5, 50.0, 9));
+                    let _ = writeln!(
+                        fault,
+                        "kind = \"slow_instance\"\ngroup = \"g{k}\"\ninstance = {i}\nslowdown = {slowdown}"
                     );
                 }
             }

@@ -49,10 +49,13 @@ pub enum FaultTarget {
     /// Instance `.2` (among the starting instances) of group `.1` of
     /// region `.0`.
     Instance(usize, usize, u32),
+    /// The same instance, up but serving [`FaultConfig::slowdown`] times
+    /// slower (a gray failure: health checks still pass).
+    SlowInstance(usize, usize, u32),
 }
 
 /// One injected fault: its target and when it is down.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FaultConfig {
     /// What fails.
     pub target: FaultTarget,
@@ -60,6 +63,8 @@ pub struct FaultConfig {
     pub label: String,
     /// When it is down.
     pub window: Window,
+    /// For a slow instance, how many times slower it serves (1 otherwise).
+    pub slowdown: f64,
 }
 
 /// `[run]`: how long, what to measure.

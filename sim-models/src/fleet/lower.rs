@@ -538,6 +538,7 @@ fn lower_faults(
             FaultKindSpec::Zone => field == "zone",
             FaultKindSpec::Group => field == "group",
             FaultKindSpec::Instance => field == "group" || field == "instance",
+            FaultKindSpec::SlowInstance => matches!(field, "group" | "instance" | "slowdown"),
             FaultKindSpec::Region | FaultKindSpec::Balancer => false,
         };
         let kind_name = match spec.kind {
@@ -546,11 +547,13 @@ fn lower_faults(
             FaultKindSpec::Zone => "zone",
             FaultKindSpec::Group => "group",
             FaultKindSpec::Instance => "instance",
+            FaultKindSpec::SlowInstance => "slow_instance",
         };
         for (field, given) in [
             ("zone", spec.zone.is_some()),
             ("group", spec.group.is_some()),
             ("instance", spec.instance.is_some()),
+            ("slowdown", spec.slowdown.is_some()),
         ] {
             if given && !wants(field) {
                 c.add(
@@ -597,7 +600,7 @@ fn lower_faults(
                 z.map(|z| FaultTarget::Zone(r, z))
             }),
             FaultKindSpec::Group => group.map(|g| FaultTarget::Group(r, g)),
-            FaultKindSpec::Instance => match (group, spec.instance) {
+            FaultKindSpec::Instance | FaultKindSpec::SlowInstance => match (group, spec.instance) {
                 (Some(g), Some(k)) => {
                     let n = region.groups[g].instances;
                     if k >= u64::from(n) {
@@ -611,6 +614,8 @@ fn lower_faults(
                             ),
                         );
                         None
+                    } else if spec.kind == FaultKindSpec::SlowInstance {
+                        Some(FaultTarget::SlowInstance(r, g, k as u32))
                     } else {
                         Some(FaultTarget::Instance(r, g, k as u32))
                     }
@@ -629,6 +634,23 @@ fn lower_faults(
             FaultTarget::Instance(_, g, k) => {
                 format!("instance {}/{}#{k}", region.name, region.groups[g].name)
             }
+            FaultTarget::SlowInstance(_, g, k) => {
+                format!(
+                    "slow instance {}/{}#{k}",
+                    region.name, region.groups[g].name
+                )
+            }
+        };
+        let slowdown = match spec.slowdown {
+            Some(x) if !(x > 1.0 && x <= 1000.0) => {
+                c.add(
+                    format!("{fp}.slowdown"),
+                    format!("must be above 1 and at most 1000 (times slower), got {x}"),
+                );
+                1.0
+            }
+            Some(x) => x,
+            None => 1.0,
         };
         let end = (at + length).min(duration);
         out.push(FaultConfig {
@@ -638,6 +660,7 @@ fn lower_faults(
                 start: SimTime::ZERO + at,
                 end: SimTime::ZERO + end,
             },
+            slowdown,
         });
     }
     out

@@ -319,6 +319,10 @@ struct Instance {
     /// Injected faults holding it down (instance, zone and group faults);
     /// while positive it answers nothing and fails health checks.
     down_faults: u16,
+    /// Slow-instance faults in progress, and the factor they slow it by
+    /// together (exactly 1 when none).
+    slow_faults: u16,
+    slowdown: f64,
     /// Busy worker-nanoseconds up to `busy_changed`.
     busy_area: u128,
     busy_changed: SimTime,
@@ -629,6 +633,8 @@ impl FleetModel {
                         launched: SimTime::ZERO,
                         zone: zone as u16,
                         down_faults: 0,
+                        slow_faults: 0,
+                        slowdown: 1.0,
                         busy_area: 0,
                         busy_changed: SimTime::ZERO,
                         sampled_area: 0,
@@ -1576,6 +1582,27 @@ impl FleetModel {
                 *c = if down { *c + 1 } else { c.saturating_sub(1) };
                 (r, Hit::Group(g))
             }
+            FaultTarget::SlowInstance(r, g, k) => {
+                // A gray failure: up, passing health checks, slower.
+                let first: u32 = self.config.regions[r].groups[..g]
+                    .iter()
+                    .map(|gc| gc.instances)
+                    .sum();
+                let factor = self.config.faults[f].slowdown;
+                let inst = &mut self.regions[r].instances[(first + k) as usize];
+                if down {
+                    inst.slow_faults += 1;
+                    inst.slowdown *= factor;
+                } else {
+                    inst.slow_faults = inst.slow_faults.saturating_sub(1);
+                    inst.slowdown = if inst.slow_faults == 0 {
+                        1.0
+                    } else {
+                        inst.slowdown / factor
+                    };
+                }
+                return;
+            }
             FaultTarget::Instance(r, g, k) => {
                 // The k-th starting instance of group g: starting instances
                 // are laid out group by group.
@@ -1710,6 +1737,8 @@ impl FleetModel {
             launched: now,
             zone: zone as u16,
             down_faults: region.zone_faults[zone] + region.group_faults[g],
+            slow_faults: 0,
+            slowdown: 1.0,
             busy_area: 0,
             busy_changed: now,
             sampled_area: 0,
@@ -2252,7 +2281,7 @@ fn service_time(
     config: &FleetConfig,
     r: usize,
 ) -> SimDuration {
-    let mut speed = inst.speed;
+    let mut speed = inst.speed / inst.slowdown;
     let warm = config.regions[r].groups[inst.group as usize].warmup;
     if !warm.duration.is_zero() && inst.ready_at != SimTime::ZERO {
         let since = now.saturating_since(inst.ready_at);

@@ -58,6 +58,9 @@ pub enum FaultKindSpec {
     /// One instance of a group (by its index among the group's starting
     /// instances).
     Instance,
+    /// Gray failure: one instance stays up and passes health checks but
+    /// serves `slowdown` times slower.
+    SlowInstance,
 }
 
 /// `[[faults]]`: take a component down at `at` for `duration`.
@@ -71,13 +74,17 @@ pub struct FaultSpec {
     /// The zone (kind `zone`).
     #[serde(default)]
     pub zone: Option<String>,
-    /// The group (kinds `group` and `instance`).
+    /// The group (kinds `group`, `instance` and `slow_instance`).
     #[serde(default)]
     pub group: Option<String>,
-    /// The instance's index among the group's starting instances (kind
-    /// `instance`).
+    /// The instance's index among the group's starting instances (kinds
+    /// `instance` and `slow_instance`).
     #[serde(default)]
     pub instance: Option<u64>,
+    /// How many times slower it serves (kind `slow_instance`; above 1, at
+    /// most 1,000).
+    #[serde(default)]
+    pub slowdown: Option<f64>,
     /// When it fails, from the start of the run.
     pub at: Seconds,
     /// How long it stays down (positive).

@@ -169,6 +169,7 @@ fn run(
                 start: opts.at,
                 end: opts.at + opts.duration,
             },
+            slowdown: 1.0,
         });
     }
     super::run_config(&config, seed)
