@@ -179,10 +179,11 @@ fn ctrl_c_stops_cleanly_and_resume_finishes_the_same_sweep() {
     let file = dir.path().join("interrupted.jsonl");
     let child = spawn_sweep(&file);
     wait_for_lines(&file, 3);
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+    // The shell's own `kill`, so no procps is needed.
+    let status = Command::new("bash")
+        .args(["-c", &format!("kill -INT {}", child.id())])
         .status()
-        .expect("kill runs");
+        .expect("bash runs");
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
