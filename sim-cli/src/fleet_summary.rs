@@ -85,6 +85,15 @@ pub(crate) fn render(r: &FleetReport) -> String {
         pct(r.slo.target)
     );
     let _ = writeln!(out, "reproduce  {}", r.reproduce);
+    for f in &r.faults {
+        let _ = writeln!(
+            out,
+            "fault      {} down {} .. {}",
+            f.target,
+            secs(f.start_s),
+            secs(f.end_s)
+        );
+    }
     let _ = writeln!(out);
     scope_header(&mut out, "fleet");
     scope_row(&mut out, "all regions", &r.global);

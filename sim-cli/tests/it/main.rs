@@ -612,6 +612,25 @@ fn spof_finds_the_single_points_of_failure_of_the_bundled_fleets() {
         stderr(&out)
     );
 
+    // `run` lists a scenario's faults in its summary.
+    let out = fleetsim(&[
+        "run",
+        "scenarios/single-region.toml",
+        "--quiet",
+        "--duration",
+        "3min",
+        "--set",
+        "run.warmup=30s",
+        "--set",
+        r#"faults=[{ kind = "zone", region = "us-east", zone = "us-east-1b", at = "1min", duration = "1min" }]"#,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("fault      zone us-east/us-east-1b down 60.000s .. 120.000s"),
+        "{}",
+        stdout(&out)
+    );
+
     // N−1 runs, short: every component fails at 1 min for 1 min.
     let out = fleetsim(&[
         "spof",
