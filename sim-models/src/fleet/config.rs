@@ -164,6 +164,25 @@ pub struct GroupConfig {
     pub autoscaling: Option<AutoscalingConfig>,
 }
 
+impl GroupConfig {
+    /// The zone (index in the region) of the group's `k`-th starting
+    /// instance: starting instances go round robin over the group's zones.
+    /// The model places them so; the SPOF analyses rely on the same rule.
+    pub fn starting_zone(&self, k: u32) -> usize {
+        self.zones[k as usize % self.zones.len()]
+    }
+}
+
+impl RegionConfig {
+    /// The instance index (in the region) of group `g`'s `k`-th starting
+    /// instance: starting instances are laid out group by group, before
+    /// any launched later.
+    pub fn starting_instance(&self, g: usize, k: u32) -> usize {
+        let first: u32 = self.groups[..g].iter().map(|gc| gc.instances).sum();
+        (first + k) as usize
+    }
+}
+
 /// Warm-up of a freshly booted instance (JIT, caches).
 #[derive(Clone, Copy, Debug)]
 pub struct WarmupConfig {

@@ -604,7 +604,7 @@ impl FleetModel {
                 let ty = &config.instance_types[gc.instance_type];
                 let mut alive = 0;
                 for k in 0..gc.instances {
-                    let zone = gc.zones[k as usize % gc.zones.len()];
+                    let zone = gc.starting_zone(k);
                     let id = balancer.add_backend(BackendInfo {
                         zone,
                         weight: gc.weight,
@@ -1584,12 +1584,9 @@ impl FleetModel {
             }
             FaultTarget::SlowInstance(r, g, k) => {
                 // A gray failure: up, passing health checks, slower.
-                let first: u32 = self.config.regions[r].groups[..g]
-                    .iter()
-                    .map(|gc| gc.instances)
-                    .sum();
+                let index = self.config.regions[r].starting_instance(g, k);
                 let factor = self.config.faults[f].slowdown;
-                let inst = &mut self.regions[r].instances[(first + k) as usize];
+                let inst = &mut self.regions[r].instances[index];
                 if down {
                     inst.slow_faults += 1;
                     inst.slowdown *= factor;
@@ -1603,16 +1600,10 @@ impl FleetModel {
                 }
                 return;
             }
-            FaultTarget::Instance(r, g, k) => {
-                // The k-th starting instance of group g: starting instances
-                // are laid out group by group.
-                let first: u32 = self.config.regions[r].groups[..g]
-                    .iter()
-                    .map(|gc| gc.instances)
-                    .sum();
-                let index = (first + k) as usize;
-                (r, Hit::Index(index))
-            }
+            FaultTarget::Instance(r, g, k) => (
+                r,
+                Hit::Index(self.config.regions[r].starting_instance(g, k)),
+            ),
         };
         for i in 0..self.regions[r].instances.len() {
             let inst = &self.regions[r].instances[i];

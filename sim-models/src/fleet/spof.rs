@@ -174,9 +174,7 @@ impl Topology {
                 candidates.push(group);
                 let mut first_in_zone: BTreeMap<usize, (NodeIndex, usize)> = BTreeMap::new();
                 for k in 0..gc.instances {
-                    // Instances are placed round robin over the group's zones,
-                    // as the model places them at the start.
-                    let z = gc.zones[k as usize % gc.zones.len()];
+                    let z = gc.starting_zone(k);
                     let inst = add(
                         &mut graph,
                         NodeKind::Component(ComponentKind::Instance),

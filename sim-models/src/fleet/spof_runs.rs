@@ -116,7 +116,7 @@ fn candidates(config: &FleetConfig) -> Vec<Candidate> {
             });
             let mut seen = vec![false; rc.zones.len()];
             for k in 0..gc.instances {
-                let z = gc.zones[k as usize % gc.zones.len()];
+                let z = gc.starting_zone(k);
                 zone_used[z] = true;
                 if !std::mem::replace(&mut seen[z], true) {
                     instances.push(Candidate {
