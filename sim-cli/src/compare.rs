@@ -92,7 +92,7 @@ impl RunResult {
             metrics: RunMetrics {
                 p99_s: g.latency.p99_s,
                 slo_violation_minutes: g.minutes.saturating_sub(g.minutes_meeting_slo),
-                failed_requests: g.requests.saturating_sub(g.outcomes.ok),
+                failed_requests: g.requests.saturating_sub(g.outcomes.answered()),
                 cost: r.cost.total,
                 scale_actions: r.autoscaling.scale_actions,
                 peak_instances: r.instances.peak,

@@ -26,6 +26,8 @@ fn errors(s: &ScopeReport) -> String {
         ("circuit open", o.circuit_open),
         ("budget", o.retry_budget_exhausted),
         ("bulkhead", o.bulkhead_full),
+        ("database", o.database_error),
+        ("degraded", o.degraded),
     ]
     .iter()
     .filter(|(_, n)| *n > 0)
@@ -149,6 +151,8 @@ pub(crate) fn render(r: &FleetReport) -> String {
     for e in extras {
         let _ = writeln!(out, "  {e}");
     }
+    render_data(&mut out, r);
+    render_incidents(&mut out, r);
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -180,6 +184,133 @@ pub(crate) fn render(r: &FleetReport) -> String {
         }
     );
     out
+}
+
+/// Databases (per node: role, load, utilisation, lag) and caches.
+fn render_data(out: &mut String, r: &FleetReport) {
+    let Some(data) = &r.data else {
+        return;
+    };
+    for db in &data.databases {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  database {} ({}): {} reads, {} writes, {} failed, {} stale reads ({}), {} read-your-writes violations{}{}",
+            db.name,
+            db.replication,
+            db.reads,
+            db.writes,
+            db.failed_queries,
+            db.stale_reads,
+            pct(db.stale_read_ratio),
+            db.read_your_writes_violations,
+            if db.shards.len() > 1 {
+                format!(", hottest shard {}", pct(db.hottest_shard_share))
+            } else {
+                String::new()
+            },
+            if db.failovers > 0 {
+                format!(
+                    ", {} failovers, {} writes lost",
+                    db.failovers, db.lost_writes
+                )
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(
+            out,
+            "    {:<10} {:<12} {:<8} {:>9} {:>9} {:>9} {:>10} {:>10}",
+            "node", "region", "role", "reads", "writes", "util", "lag mean", "lag max"
+        );
+        for shard in &db.shards {
+            for n in &shard.nodes {
+                let _ = writeln!(
+                    out,
+                    "    {:<10} {:<12} {:<8} {:>9} {:>9} {:>9} {:>10} {:>10}",
+                    if db.shards.len() > 1 {
+                        format!("{}#{}", shard.shard, n.node)
+                    } else {
+                        format!("#{}", n.node)
+                    },
+                    n.region,
+                    n.role,
+                    n.reads,
+                    n.writes,
+                    pct(n.utilization),
+                    secs(n.lag_mean_s),
+                    secs(n.lag_max_s)
+                );
+            }
+        }
+    }
+    if !data.caches.is_empty() {
+        let _ = writeln!(out);
+        for c in &data.caches {
+            let _ = writeln!(
+                out,
+                "  cache {}@{}: hit ratio {} ({} hits, {} misses){}{}",
+                c.name,
+                c.region,
+                pct(c.hit_ratio),
+                c.hits,
+                c.misses,
+                if c.bypassed > 0 {
+                    format!(", {} reads bypassed it while down", c.bypassed)
+                } else {
+                    String::new()
+                },
+                if c.stale_served > 0 {
+                    format!(", {} stale answers served", c.stale_served)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+}
+
+/// The incidents table: per fault, detection → promotion → routing, RTO
+/// and RPO against the targets.
+fn render_incidents(out: &mut String, r: &FleetReport) {
+    if r.incidents.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "  {:<28} {:>9} {:>9} {:>9} {:>9} {:>18} {:>7} {:>20}",
+        "incident", "at", "detect", "promote", "route", "RTO (target)", "lost", "RPO (target)"
+    );
+    let verdict = |met: Option<bool>| match met {
+        Some(true) => " met",
+        Some(false) => " MISSED",
+        None => "",
+    };
+    for i in &r.incidents {
+        let rto = match (i.rto_s, i.rto_target_s) {
+            (Some(v), Some(t)) => format!("{} ({}){}", secs(v), secs(t), verdict(i.rto_met)),
+            (Some(v), None) => secs(v),
+            (None, Some(t)) => format!("not recovered ({}){}", secs(t), verdict(i.rto_met)),
+            (None, None) => "not recovered".into(),
+        };
+        let rpo = match i.rpo_target_s {
+            Some(t) => format!("{} ({}){}", secs(i.rpo_s), secs(t), verdict(i.rpo_met)),
+            None => secs(i.rpo_s),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>9} {:>9} {:>9} {:>9} {:>18} {:>7} {:>20}",
+            i.fault,
+            secs(i.start_s),
+            opt_secs(i.detection_s),
+            opt_secs(i.promotion_s),
+            opt_secs(i.routing_s),
+            rto,
+            i.lost_writes,
+            rpo
+        );
+    }
 }
 
 /// How many decision-log lines the text summary shows (the JSON report has

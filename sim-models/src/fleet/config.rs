@@ -8,6 +8,7 @@
 use sim_core::{Distribution, RateProfile, SimDuration, SimTime};
 
 use super::autoscale::AutoscalingConfig;
+use super::data::config::{CacheConfig, ClassDataConfig, DatabaseConfig};
 
 /// A whole fleet: regions with their balancers and instance groups, the
 /// client populations that load them, global routing and run settings.
@@ -32,6 +33,13 @@ pub struct FleetConfig {
     pub populations: Vec<PopulationConfig>,
     /// Faults injected at given times, in file order.
     pub faults: Vec<FaultConfig>,
+    /// Database clusters (`[[databases]]`).
+    pub databases: Vec<DatabaseConfig>,
+    /// Caches (`[[caches]]`).
+    pub caches: Vec<CacheConfig>,
+    /// One-way latency between an instance and a database node of its
+    /// region, and between two nodes of one region.
+    pub intra_region_latency: SimDuration,
 }
 
 /// What a fault takes down.
@@ -52,6 +60,13 @@ pub enum FaultTarget {
     /// The same instance, up but serving [`FaultConfig::slowdown`] times
     /// slower (a gray failure: health checks still pass).
     SlowInstance(usize, usize, u32),
+    /// Whichever node is primary of shard `.1` of database `.0` when the
+    /// fault starts.
+    DatabasePrimary(usize, usize),
+    /// Replica `.2` (node `.2 + 1`) of shard `.1` of database `.0`.
+    DatabaseReplica(usize, usize, usize),
+    /// Cache `.0`'s node in region `.1`.
+    Cache(usize, usize),
 }
 
 /// One injected fault: its target and when it is down.
@@ -65,6 +80,11 @@ pub struct FaultConfig {
     pub window: Window,
     /// For a slow instance, how many times slower it serves (1 otherwise).
     pub slowdown: f64,
+    /// Recovery-time objective the incident is judged against.
+    pub rto_target: Option<SimDuration>,
+    /// Recovery-point objective: the longest span of acknowledged writes
+    /// it may lose.
+    pub rpo_target: Option<SimDuration>,
 }
 
 /// `[run]`: how long, what to measure.
@@ -367,6 +387,8 @@ pub struct ClassConfig {
     pub demand: Distribution,
     /// Which keys requests touch.
     pub keys: KeyPopularity,
+    /// Its data-tier calls, if any.
+    pub data: Option<ClassDataConfig>,
 }
 
 /// Key popularity for hashing balancers (and later caches and shards).
@@ -563,6 +585,7 @@ impl FleetConfig {
                     kind: AccessKind::Read,
                     demand: Distribution::exponential(mean_demand_s).expect("a positive mean"),
                     keys: KeyPopularity::Uniform { count: 1_000_000 },
+                    data: None,
                 }],
                 client: ClientConfig {
                     timeout: SimDuration::from_hours(24 * 365),
@@ -573,6 +596,9 @@ impl FleetConfig {
                 },
             }],
             faults: Vec::new(),
+            databases: Vec::new(),
+            caches: Vec::new(),
+            intra_region_latency: SimDuration::ZERO,
         }
     }
 }

@@ -20,10 +20,11 @@ use super::config::{
     PopulationConfig, RegionConfig, RetryBudgetConfig, RetryConfig, RetryOn, SloConfig,
     SlowStartConfig, WarmupConfig, Window, ZoneAwareConfig,
 };
+use super::data::lower::{DataTier, lower_data};
 use super::spec::{
     AccessKindSpec, AlgorithmName, BalancerSpec, ClassSpec, ClientSpec, DnsSpec, FaultKindSpec,
-    FleetRunSpec, FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec, PopulationSpec,
-    RetryOnSpec,
+    FaultSpec, FleetRunSpec, FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec,
+    PopulationSpec, RetryOnSpec,
 };
 use crate::scenario::{
     DEFAULT_SEED, MAX_ESTIMATED_EVENTS, MAX_SCENARIO_BYTES, MAX_TOTAL_SERVERS, Problem,
@@ -472,7 +473,9 @@ pub(crate) fn lower(
         traces,
     );
     check_work(c, run.duration, requests, &regions, &region_instances, &dns);
-    let faults = lower_faults(c, file, &regions, &region_index, run.duration);
+    let mut populations = populations;
+    let data = lower_data(c, file, &region_index, &mut populations);
+    let faults = lower_faults(c, file, &regions, &region_index, &data, run.duration);
     if !check.ok() {
         return Err(check.finish());
     }
@@ -486,6 +489,9 @@ pub(crate) fn lower(
         dns,
         populations,
         faults,
+        databases: data.databases,
+        caches: data.caches,
+        intra_region_latency: data.intra_region_latency,
     })
 }
 
@@ -499,6 +505,7 @@ fn lower_faults(
     file: &FleetScenarioFile,
     regions: &[RegionConfig],
     region_index: &BTreeMap<&str, usize>,
+    data: &DataTier,
     duration: SimDuration,
 ) -> Vec<FaultConfig> {
     let specs = file.faults.as_deref().unwrap_or_default();
@@ -520,12 +527,55 @@ fn lower_faults(
                 format!("the fault starts at {at}, not before the run ends ({duration})"),
             );
         }
-        let Some(&r) = region_index.get(spec.region.as_str()) else {
+        let rto_target = spec
+            .rto_target
+            .map(|v| c.time(&format!("{fp}.rto_target"), v));
+        let rpo_target = spec
+            .rpo_target
+            .map(|v| c.time(&format!("{fp}.rpo_target"), v));
+        let window = Window {
+            start: SimTime::ZERO + at,
+            end: SimTime::ZERO + (at + length).min(duration),
+        };
+        if matches!(
+            spec.kind,
+            FaultKindSpec::DatabasePrimary | FaultKindSpec::DatabaseReplica | FaultKindSpec::Cache
+        ) {
+            if let Some((target, label)) = lower_data_fault(c, &fp, spec, region_index, data) {
+                out.push(FaultConfig {
+                    target,
+                    label,
+                    window,
+                    slowdown: 1.0,
+                    rto_target,
+                    rpo_target,
+                });
+            }
+            continue;
+        }
+        for (field, given) in [
+            ("database", spec.database.is_some()),
+            ("shard", spec.shard.is_some()),
+            ("replica", spec.replica.is_some()),
+            ("cache", spec.cache.is_some()),
+        ] {
+            if given {
+                c.add(
+                    format!("{fp}.{field}"),
+                    format!("`{field}` applies only to database and cache faults"),
+                );
+            }
+        }
+        let Some(region_name) = spec.region.as_deref() else {
+            c.add(format!("{fp}.region"), "this kind of fault needs `region`");
+            continue;
+        };
+        let Some(&r) = region_index.get(region_name) else {
             c.add(
                 format!("{fp}.region"),
                 format!(
                     "no region is named `{}` (regions: {})",
-                    spec.region,
+                    region_name,
                     region_names(file)
                 ),
             );
@@ -539,7 +589,7 @@ fn lower_faults(
             FaultKindSpec::Group => field == "group",
             FaultKindSpec::Instance => field == "group" || field == "instance",
             FaultKindSpec::SlowInstance => matches!(field, "group" | "instance" | "slowdown"),
-            FaultKindSpec::Region | FaultKindSpec::Balancer => false,
+            _ => false,
         };
         let kind_name = match spec.kind {
             FaultKindSpec::Region => "region",
@@ -548,6 +598,9 @@ fn lower_faults(
             FaultKindSpec::Group => "group",
             FaultKindSpec::Instance => "instance",
             FaultKindSpec::SlowInstance => "slow_instance",
+            FaultKindSpec::DatabasePrimary
+            | FaultKindSpec::DatabaseReplica
+            | FaultKindSpec::Cache => unreachable!("data-tier faults are lowered above"),
         };
         for (field, given) in [
             ("zone", spec.zone.is_some()),
@@ -600,6 +653,9 @@ fn lower_faults(
                 z.map(|z| FaultTarget::Zone(r, z))
             }),
             FaultKindSpec::Group => group.map(|g| FaultTarget::Group(r, g)),
+            FaultKindSpec::DatabasePrimary
+            | FaultKindSpec::DatabaseReplica
+            | FaultKindSpec::Cache => None,
             FaultKindSpec::Instance | FaultKindSpec::SlowInstance => match (group, spec.instance) {
                 (Some(g), Some(k)) => {
                     let n = region.groups[g].instances;
@@ -640,6 +696,9 @@ fn lower_faults(
                     region.name, region.groups[g].name
                 )
             }
+            FaultTarget::DatabasePrimary(..)
+            | FaultTarget::DatabaseReplica(..)
+            | FaultTarget::Cache(..) => unreachable!("data-tier faults are lowered above"),
         };
         let slowdown = match spec.slowdown {
             Some(x) if !(x > 1.0 && x <= 1000.0) => {
@@ -652,18 +711,149 @@ fn lower_faults(
             Some(x) => x,
             None => 1.0,
         };
-        let end = (at + length).min(duration);
         out.push(FaultConfig {
             target,
             label,
-            window: Window {
-                start: SimTime::ZERO + at,
-                end: SimTime::ZERO + end,
-            },
+            window,
             slowdown,
+            rto_target,
+            rpo_target,
         });
     }
     out
+}
+
+/// A `database_primary`, `database_replica` or `cache` fault: its target
+/// and label, or `None` after recording what is wrong.
+fn lower_data_fault(
+    c: &mut Check,
+    fp: &str,
+    spec: &FaultSpec,
+    region_index: &BTreeMap<&str, usize>,
+    data: &DataTier,
+) -> Option<(FaultTarget, String)> {
+    let is_cache = spec.kind == FaultKindSpec::Cache;
+    let kind_name = match spec.kind {
+        FaultKindSpec::DatabasePrimary => "database_primary",
+        FaultKindSpec::DatabaseReplica => "database_replica",
+        _ => "cache",
+    };
+    let wants = |field: &str| match spec.kind {
+        FaultKindSpec::DatabasePrimary => matches!(field, "database" | "shard"),
+        FaultKindSpec::DatabaseReplica => matches!(field, "database" | "shard" | "replica"),
+        _ => matches!(field, "cache" | "region"),
+    };
+    for (field, given, required) in [
+        ("region", spec.region.is_some(), is_cache),
+        ("database", spec.database.is_some(), !is_cache),
+        ("shard", spec.shard.is_some(), false),
+        (
+            "replica",
+            spec.replica.is_some(),
+            spec.kind == FaultKindSpec::DatabaseReplica,
+        ),
+        ("cache", spec.cache.is_some(), is_cache),
+        ("zone", spec.zone.is_some(), false),
+        ("group", spec.group.is_some(), false),
+        ("instance", spec.instance.is_some(), false),
+        ("slowdown", spec.slowdown.is_some(), false),
+    ] {
+        if given && !wants(field) {
+            c.add(
+                format!("{fp}.{field}"),
+                format!("`{field}` does not apply to a `{kind_name}` fault"),
+            );
+        } else if !given && required {
+            c.add(
+                format!("{fp}.{field}"),
+                format!("a `{kind_name}` fault needs `{field}`"),
+            );
+        }
+    }
+    if is_cache {
+        let name = spec.cache.as_deref()?;
+        let Some(i) = data.caches.iter().position(|k| k.name == name) else {
+            let names: Vec<&str> = data.caches.iter().map(|k| k.name.as_str()).collect();
+            c.add(
+                format!("{fp}.cache"),
+                format!(
+                    "no cache is named `{name}` (caches: {})",
+                    list_names(names.into_iter())
+                ),
+            );
+            return None;
+        };
+        let region = spec.region.as_deref()?;
+        let Some(&r) = region_index.get(region) else {
+            let names: Vec<&str> = region_index.keys().copied().collect();
+            c.add(
+                format!("{fp}.region"),
+                format!(
+                    "no region is named `{region}` (regions: {})",
+                    list_names(names.into_iter())
+                ),
+            );
+            return None;
+        };
+        return Some((FaultTarget::Cache(i, r), format!("cache {name}@{region}")));
+    }
+    let name = spec.database.as_deref()?;
+    let Some(d) = data.databases.iter().position(|k| k.name == name) else {
+        let names: Vec<&str> = data.databases.iter().map(|k| k.name.as_str()).collect();
+        c.add(
+            format!("{fp}.database"),
+            format!(
+                "no database is named `{name}` (databases: {})",
+                list_names(names.into_iter())
+            ),
+        );
+        return None;
+    };
+    let db = &data.databases[d];
+    let shards = db.shard_nodes.len() as u64;
+    let shard = spec.shard.unwrap_or(0);
+    if shard >= shards {
+        c.add(
+            format!("{fp}.shard"),
+            format!(
+                "database `{name}` has {shards} shards (0 to {}), not shard {shard}",
+                shards - 1
+            ),
+        );
+        return None;
+    }
+    let s = shard as usize;
+    let suffix = if shards > 1 {
+        format!("[{s}]")
+    } else {
+        String::new()
+    };
+    if spec.kind == FaultKindSpec::DatabasePrimary {
+        return Some((
+            FaultTarget::DatabasePrimary(d, s),
+            format!("db primary {name}{suffix}"),
+        ));
+    }
+    let k = spec.replica?;
+    let replicas = db.shard_nodes[s].len() as u64 - 1;
+    if k >= replicas {
+        c.add(
+            format!("{fp}.replica"),
+            if replicas == 0 {
+                format!("database `{name}` has no replicas")
+            } else {
+                format!(
+                    "database `{name}` has {replicas} replicas (0 to {}), not {k}",
+                    replicas - 1
+                )
+            },
+        );
+        return None;
+    }
+    Some((
+        FaultTarget::DatabaseReplica(d, s, k as usize),
+        format!("db replica {name}{suffix}#{k}"),
+    ))
 }
 
 /// `[run]`.
@@ -1676,6 +1866,7 @@ fn lower_classes(c: &mut Check, pp: &str, pop: &PopulationSpec) -> Vec<ClassConf
                 kind: AccessKind::Read,
                 demand: c.dist(&format!("{pp}.demand"), demand),
                 keys: default_keys,
+                data: None,
             }];
         }
         (None, Some(classes)) if !classes.is_empty() => classes,
@@ -1750,6 +1941,7 @@ fn lower_classes(c: &mut Check, pp: &str, pop: &PopulationSpec) -> Vec<ClassConf
             },
             demand: c.dist(&format!("{cp}.demand"), &class.demand),
             keys,
+            data: None,
         });
     }
     if shares_ok {

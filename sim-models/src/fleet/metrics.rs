@@ -27,11 +27,17 @@ pub enum Outcome {
     RetryBudgetExhausted,
     /// The population's bulkhead was full: the request was never sent.
     BulkheadFull,
+    /// The instance answered an error because its database was unreachable
+    /// (node down, queue full, or a write to a read-only node).
+    DatabaseError,
+    /// The database was unreachable and the instance answered from a stale
+    /// cache entry or a default: an answer, but not a fresh one.
+    Degraded,
 }
 
 impl Outcome {
     /// All outcomes, in report order.
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Ok,
         Outcome::Timeout,
         Outcome::Rejected,
@@ -39,7 +45,16 @@ impl Outcome {
         Outcome::CircuitOpen,
         Outcome::RetryBudgetExhausted,
         Outcome::BulkheadFull,
+        Outcome::DatabaseError,
+        Outcome::Degraded,
     ];
+
+    /// Whether the client got an answer (fresh or degraded): these count as
+    /// available and, within the latency SLO, as good.
+    #[inline]
+    pub fn answered(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::Degraded)
+    }
 
     /// The outcome's name in reports.
     pub fn name(self) -> &'static str {
@@ -51,6 +66,8 @@ impl Outcome {
             Outcome::CircuitOpen => "circuit_open",
             Outcome::RetryBudgetExhausted => "retry_budget_exhausted",
             Outcome::BulkheadFull => "bulkhead_full",
+            Outcome::DatabaseError => "database_error",
+            Outcome::Degraded => "degraded",
         }
     }
 }
@@ -72,6 +89,10 @@ pub struct OutcomeCounts {
     pub retry_budget_exhausted: u64,
     /// Refused by the client's bulkhead.
     pub bulkhead_full: u64,
+    /// The database was unreachable.
+    pub database_error: u64,
+    /// Answered stale or by default because the database was unreachable.
+    pub degraded: u64,
 }
 
 impl OutcomeCounts {
@@ -90,6 +111,8 @@ impl OutcomeCounts {
             Outcome::CircuitOpen => &mut self.circuit_open,
             Outcome::RetryBudgetExhausted => &mut self.retry_budget_exhausted,
             Outcome::BulkheadFull => &mut self.bulkhead_full,
+            Outcome::DatabaseError => &mut self.database_error,
+            Outcome::Degraded => &mut self.degraded,
         }
     }
 
@@ -103,6 +126,8 @@ impl OutcomeCounts {
             Outcome::CircuitOpen => self.circuit_open,
             Outcome::RetryBudgetExhausted => self.retry_budget_exhausted,
             Outcome::BulkheadFull => self.bulkhead_full,
+            Outcome::DatabaseError => self.database_error,
+            Outcome::Degraded => self.degraded,
         }
     }
 
@@ -115,11 +140,18 @@ impl OutcomeCounts {
             + self.circuit_open
             + self.retry_budget_exhausted
             + self.bulkhead_full
+            + self.database_error
+            + self.degraded
     }
 
-    /// Requests that did not succeed.
+    /// Requests answered: fresh (`ok`) or degraded.
+    pub fn answered(&self) -> u64 {
+        self.ok + self.degraded
+    }
+
+    /// Requests that got no answer.
     pub fn errors(&self) -> u64 {
-        self.total() - self.ok
+        self.total() - self.answered()
     }
 
     /// Adds `other` into `self`.
@@ -159,7 +191,7 @@ impl ScopeStats {
     pub fn record(&mut self, outcome: Outcome, latency: SimDuration, slo_latency: SimDuration) {
         self.outcomes.add(outcome);
         self.minutes.total += 1;
-        if outcome == Outcome::Ok && latency <= slo_latency {
+        if outcome.answered() && latency <= slo_latency {
             self.good += 1;
             self.minutes.good += 1;
         }
@@ -250,7 +282,7 @@ impl Bucket {
     #[inline]
     pub fn record(&mut self, outcome: Outcome, latency: SimDuration) {
         self.ended += 1;
-        if outcome == Outcome::Ok {
+        if outcome.answered() {
             self.ok += 1;
             self.latency.record(latency);
         }

@@ -10,6 +10,7 @@ pub mod autoscale;
 pub mod balancer;
 pub mod client;
 pub mod config;
+pub mod data;
 pub mod health;
 pub mod load;
 pub mod lower;

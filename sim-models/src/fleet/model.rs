@@ -49,7 +49,12 @@ use super::autoscale::{
 };
 use super::balancer::{BackendInfo, Balancer};
 use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
-use super::config::{FaultTarget, FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
+use super::config::{AccessKind, FaultTarget, FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
+use super::data::cache::{KeyCache, Lookup};
+use super::data::config::{Degrade, ReadPolicy};
+use super::data::runtime::{
+    CacheNode, DataState, Database, FailoverPhase, QueryRng, unit as query_unit,
+};
 use super::health::{HealthChecker, OutlierDetector, slow_start_factor};
 use super::metrics::{Bucket, Outcome, ScopeStats, SeriesPoint};
 
@@ -175,6 +180,40 @@ pub enum Event {
         /// Instance index in the region.
         instance: u32,
     },
+    /// An attempt's database query reaches its node.
+    DbArrive {
+        /// Attempt slot.
+        attempt: u32,
+    },
+    /// A database node finished a query.
+    DbDone {
+        /// Attempt slot.
+        attempt: u32,
+    },
+    /// A query's answer (or failure, or a cache hit) reaches the instance.
+    DbReply {
+        /// Attempt slot.
+        attempt: u32,
+    },
+    /// A database health check that may change a node's membership in the
+    /// read pool.
+    DbPoolCheck {
+        /// Database index.
+        database: u16,
+        /// Shard index.
+        shard: u16,
+        /// Node index in the shard.
+        node: u32,
+    },
+    /// A step of a shard's failover (detect → promote → repoint).
+    Failover {
+        /// Database index.
+        database: u16,
+        /// Shard index.
+        shard: u16,
+        /// 0 detect, 1 promotion done, 2 repoint done.
+        step: u32,
+    },
 }
 
 /// A request from the client's point of view.
@@ -187,6 +226,8 @@ struct Request {
     region: u32,
     key: u64,
     demand: SimDuration,
+    /// Seed of the per-query draws of its data-tier calls.
+    data_seed: u64,
     created: SimTime,
     /// Attempts sent, hedges excluded.
     attempts: u32,
@@ -207,6 +248,19 @@ enum Answer {
     Ok,
     Rejected,
     NoBackend,
+    DbError,
+    Degraded,
+}
+
+/// How a data-tier query ended, as the instance learns it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum QueryResult {
+    /// Answered by the database.
+    Db,
+    /// Answered by the cache.
+    CacheHit,
+    /// The node was down, full, or refused a write.
+    Unavailable,
 }
 
 /// One copy of a request on the wire or at a server.
@@ -227,6 +281,21 @@ struct Attempt {
     /// When the attempt reached the balancer.
     arrived: SimTime,
     answer: Answer,
+    /// Data tier: the request's class and data seed, the query in
+    /// progress, where it went and how it ended.
+    class: u16,
+    query: u16,
+    data_seed: u64,
+    db_shard: u32,
+    db_node: u32,
+    db_epoch: u32,
+    db_demand: SimDuration,
+    db_write: bool,
+    /// This query missed the cache (fill it when the answer comes).
+    cache_miss: bool,
+    query_result: QueryResult,
+    /// Some query of this attempt was answered degraded.
+    degraded: bool,
     /// The client still awaits this attempt.
     live: bool,
     /// An event or an instance queue still refers to this attempt.
@@ -275,6 +344,17 @@ impl Default for Attempt {
             demand: SimDuration::ZERO,
             arrived: SimTime::ZERO,
             answer: Answer::Ok,
+            class: 0,
+            query: 0,
+            data_seed: 0,
+            db_shard: 0,
+            db_node: 0,
+            db_epoch: 0,
+            db_demand: SimDuration::ZERO,
+            db_write: false,
+            cache_miss: false,
+            query_result: QueryResult::Db,
+            degraded: false,
             live: false,
             held: false,
             in_use: false,
@@ -570,6 +650,17 @@ pub struct FleetModel {
     pub(crate) decisions_dropped: u64,
     /// Instances alive in the whole fleet over the measured window.
     pub(crate) fleet_alive: TimeWeighted,
+    /// Databases and caches.
+    pub(crate) data: DataState,
+    /// For each fault, the database node it took down (a primary fault
+    /// takes whichever node is primary when it starts).
+    fault_nodes: Vec<usize>,
+    /// Per simulated second of the whole run: (requests ended, good ones),
+    /// for recovery times; empty when the scenario injects no faults.
+    pub(crate) seconds: Vec<(u32, u32)>,
+    /// When GeoDNS first saw each region unhealthy during each fault
+    /// (detection of region faults).
+    pub(crate) fault_detected: Vec<Option<SimTime>>,
 }
 
 /// Adds without overflowing: a heavy-tailed draw far beyond the run is
@@ -816,6 +907,37 @@ impl FleetModel {
             decisions: Vec::new(),
             decisions_dropped: 0,
             fleet_alive: TimeWeighted::new(SimTime::ZERO, 0),
+            data: DataState {
+                databases: config
+                    .databases
+                    .iter()
+                    .enumerate()
+                    .map(|(d, dc)| Database::new(dc, stream("database-replication", d)))
+                    .collect(),
+                caches: config
+                    .caches
+                    .iter()
+                    .map(|cc| {
+                        (0..config.regions.len())
+                            .map(|_| CacheNode {
+                                cache: KeyCache::new(cc.model),
+                                down_faults: 0,
+                                hits: 0,
+                                misses: 0,
+                                bypassed: 0,
+                                stale_served: 0,
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            },
+            fault_nodes: vec![0; config.faults.len()],
+            seconds: if config.faults.is_empty() {
+                Vec::new()
+            } else {
+                vec![(0, 0); config.run.duration.as_secs_f64().ceil() as usize + 1]
+            },
+            fault_detected: vec![None; config.faults.len()],
         };
         let alive: u64 = model.regions.iter().map(|r| r.alive).sum();
         model.fleet_alive.set(SimTime::ZERO, alive);
@@ -976,6 +1098,13 @@ impl FleetModel {
             (uniform_open01(&mut pop.request_rng) * ttl.as_nanos() as f64) as u64,
         );
         let demand = pop.demand[class].draw();
+        // Only classes that call the data tier draw a data seed, so
+        // scenarios without one keep their streams.
+        let data_seed = if pc.classes[class].data.is_some() {
+            pop.request_rng.next_u64()
+        } else {
+            0
+        };
         if let Some(b) = pop.budget.as_mut() {
             b.on_request(now);
         }
@@ -991,6 +1120,7 @@ impl FleetModel {
         req.region = region;
         req.key = key;
         req.demand = demand;
+        req.data_seed = data_seed;
         req.created = now;
         req.attempts = 0;
         req.hedges = 0;
@@ -1046,8 +1176,14 @@ impl FleetModel {
         {
             return false;
         }
-        let (request_generation, zone, key, demand) =
-            (req.generation, req.zone, req.key, req.demand);
+        let (request_generation, zone, key, demand, class, data_seed) = (
+            req.generation,
+            req.zone,
+            req.key,
+            req.demand,
+            req.class,
+            req.data_seed,
+        );
         let home = self.config.populations[p].home_region as u32 == region;
         let latency = pop.latency_to[region as usize];
         let timeout = self.config.populations[p].client.timeout;
@@ -1063,6 +1199,10 @@ impl FleetModel {
         at.zone = if home { zone } else { u16::MAX };
         at.key = key;
         at.demand = demand;
+        at.class = class;
+        at.query = 0;
+        at.data_seed = data_seed;
+        at.degraded = false;
         at.live = true;
         at.held = true;
         at.in_use = true;
@@ -1190,7 +1330,7 @@ impl FleetModel {
             return;
         }
         if let Some(b) = self.pops[p].breakers.get_mut(region as usize) {
-            if result == Outcome::Ok {
+            if result.answered() {
                 b.on_success(now);
             } else {
                 b.on_failure(now);
@@ -1198,8 +1338,8 @@ impl FleetModel {
         }
         let req = &mut self.requests.items[slot as usize];
         req.live_attempts -= 1;
-        if result == Outcome::Ok {
-            self.finish(slot, Outcome::Ok, now, sched, true);
+        if result.answered() {
+            self.finish(slot, result, now, sched, true);
             return;
         }
         if req.live_attempts > 0 {
@@ -1213,7 +1353,7 @@ impl FleetModel {
         };
         let retryable = match result {
             Outcome::Timeout => retry.on.timeout,
-            Outcome::Rejected => retry.on.rejected,
+            Outcome::Rejected | Outcome::DatabaseError => retry.on.rejected,
             Outcome::NoHealthyBackend => retry.on.no_healthy_backend,
             _ => false,
         };
@@ -1270,8 +1410,15 @@ impl FleetModel {
         let latency = now - created;
         let slo = self.config.run.slo.latency;
         self.regions[region].bucket.record(outcome, latency);
+        if !self.seconds.is_empty() {
+            let s = ((now.as_nanos() / 1_000_000_000) as usize).min(self.seconds.len() - 1);
+            self.seconds[s].0 += 1;
+            if outcome.answered() && latency <= slo {
+                self.seconds[s].1 += 1;
+            }
+        }
         if self.measuring {
-            if outcome == Outcome::Ok {
+            if outcome.answered() {
                 self.pair_latency[p * self.regions.len() + region].record(latency);
             }
             self.stats.record(outcome, latency, slo);
@@ -1362,26 +1509,60 @@ impl FleetModel {
 
     fn on_service_done(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
         let at = &self.attempts.items[a as usize];
-        let (r, i, epoch, arrived) = (
-            at.region as usize,
-            at.instance as usize,
-            at.epoch,
-            at.arrived,
-        );
-        let region = &mut self.regions[r];
-        let inst = &mut region.instances[i];
-        if inst.epoch != epoch {
+        let (r, i, epoch) = (at.region as usize, at.instance as usize, at.epoch);
+        if self.regions[r].instances[i].epoch != epoch {
             // The instance went down while serving: the answer never comes.
             self.attempts.items[a as usize].held = false;
             self.maybe_free_attempt(a);
             return;
         }
+        let p = at.pop as usize;
+        if self.config.populations[p].classes[at.class as usize]
+            .data
+            .is_some()
+        {
+            // The worker stays busy while the request queries its data
+            // tier (thread-per-request).
+            self.start_query(a, now, sched);
+            return;
+        }
+        self.complete_at_instance(a, Answer::Ok, now, sched);
+    }
+
+    /// The instance is done with attempt `a` (service and data-tier calls):
+    /// its worker takes the next queued attempt, and `answer` goes back.
+    fn complete_at_instance(
+        &mut self,
+        a: u32,
+        answer: Answer,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let at = &self.attempts.items[a as usize];
+        let (r, i, arrived) = (at.region as usize, at.instance as usize, at.arrived);
+        let region = &mut self.regions[r];
+        let inst = &mut region.instances[i];
         let g = inst.group as usize;
         region.groups[g].served += 1;
         region.balancer.on_complete(i, now - arrived, now);
-        if let Some(o) = region.outlier.as_mut() {
-            o.on_result(i, false, now);
+        let error = answer == Answer::DbError;
+        if let Some(o) = region.outlier.as_mut()
+            && let Some(until) = o.on_result(i, error, now)
+        {
+            // Errors from a dead database count against the instance (as
+            // 5xx do for Envoy's outlier detection).
+            inst.ejected = true;
+            region.ejections += 1;
+            update_eligibility(region, i);
+            sched.schedule_at(
+                until,
+                Event::Uneject {
+                    region: r as u32,
+                    instance: i as u32,
+                },
+            );
         }
+        let inst = &mut region.instances[i];
         if let Some(next) = inst.queue.pop_front() {
             region.queued.decrement(now);
             region.groups[g].queued.decrement(now);
@@ -1395,9 +1576,515 @@ impl FleetModel {
             region.groups[g].busy.decrement(now);
         }
         let drained = inst.state == InstanceState::Draining && inst.idle();
-        self.respond(a, Answer::Ok, now, sched);
+        self.respond(a, answer, now, sched);
         if drained {
             self.terminate(r, i, now);
+        }
+    }
+
+    // ----- data tier ---------------------------------------------------
+
+    /// One-way latency between two regions for data-tier traffic.
+    fn data_latency(&self, from: usize, to: usize) -> SimDuration {
+        if from == to {
+            self.config.intra_region_latency
+        } else {
+            self.config.inter_region_latency[from][to]
+        }
+    }
+
+    /// Starts query `attempt.query` of attempt `a` at its instance: a cache
+    /// lookup for reads that have a cache, then the database.
+    fn start_query(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &self.attempts.items[a as usize];
+        let (p, class, r, key) = (
+            at.pop as usize,
+            at.class as usize,
+            at.region as usize,
+            at.key,
+        );
+        let cc = &self.config.populations[p].classes[class];
+        let Some(data) = cc.data else {
+            return;
+        };
+        let write = cc.kind == AccessKind::Write;
+        let mut rng = QueryRng::new(at.data_seed, u32::from(at.query));
+        let dbc = &self.config.databases[data.database];
+        let demand = if write {
+            dbc.write_time.sample_duration(&mut rng)
+        } else {
+            dbc.read_time.sample_duration(&mut rng)
+        };
+        let u = query_unit(&mut rng);
+        let measuring = self.measuring;
+        let mut start = now;
+        let mut cache_miss = false;
+        if let Some(c) = data.cache {
+            let node = &mut self.data.caches[c][r];
+            if node.down_faults > 0 {
+                // A dead cache is skipped: the read goes to the database.
+                if !write && measuring {
+                    node.bypassed += 1;
+                }
+            } else if write {
+                node.cache.invalidate(key);
+            } else {
+                let latency = self.config.caches[c].latency;
+                match node.cache.lookup(key, now, u) {
+                    Lookup::Hit => {
+                        if measuring {
+                            node.hits += 1;
+                        }
+                        let at = &mut self.attempts.items[a as usize];
+                        at.query_result = QueryResult::CacheHit;
+                        at.cache_miss = false;
+                        sched.schedule_at(after(now, latency), Event::DbReply { attempt: a });
+                        return;
+                    }
+                    Lookup::Miss | Lookup::Expired => {
+                        if measuring {
+                            node.misses += 1;
+                        }
+                        cache_miss = true;
+                        start = after(now, latency);
+                    }
+                }
+            }
+        }
+        let d = data.database;
+        let db = &mut self.data.databases[d];
+        let s = db.router.shard(key, r);
+        let shard = &mut db.shards[s];
+        if measuring {
+            shard.queries += 1;
+        }
+        let node = if write {
+            shard.routed_primary
+        } else {
+            match self.config.databases[d].reads {
+                ReadPolicy::Primary => shard.routed_primary,
+                ReadPolicy::Replicas => {
+                    let lat = &self.config.inter_region_latency;
+                    let intra = self.config.intra_region_latency;
+                    shard.pick_replica(r, |to| if to == r { intra } else { lat[r][to] })
+                }
+                ReadPolicy::ReadYourWrites { pin } => {
+                    if shard.recently_written(key, now, pin) {
+                        shard.routed_primary
+                    } else {
+                        let lat = &self.config.inter_region_latency;
+                        let intra = self.config.intra_region_latency;
+                        shard.pick_replica(r, |to| if to == r { intra } else { lat[r][to] })
+                    }
+                }
+            }
+        };
+        let node_region = shard.nodes[node].region;
+        let at = &mut self.attempts.items[a as usize];
+        at.db_shard = s as u32;
+        at.db_node = node as u32;
+        at.db_demand = demand;
+        at.db_write = write;
+        at.cache_miss = cache_miss;
+        let latency = self.data_latency(r, node_region);
+        sched.schedule_at(after(start, latency), Event::DbArrive { attempt: a });
+    }
+
+    /// The query fails: the instance learns it at `when`.
+    fn query_fails(&mut self, a: u32, when: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &mut self.attempts.items[a as usize];
+        at.query_result = QueryResult::Unavailable;
+        let d = self.config.populations[at.pop as usize].classes[at.class as usize]
+            .data
+            .map_or(0, |x| x.database);
+        if self.measuring {
+            self.data.databases[d].failed += 1;
+        }
+        sched.schedule_at(when, Event::DbReply { attempt: a });
+    }
+
+    fn on_db_arrive(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &self.attempts.items[a as usize];
+        let (p, class, r) = (at.pop as usize, at.class as usize, at.region as usize);
+        let (s, n, write, demand) = (
+            at.db_shard as usize,
+            at.db_node as usize,
+            at.db_write,
+            at.db_demand,
+        );
+        let Some(data) = self.config.populations[p].classes[class].data else {
+            return;
+        };
+        let d = data.database;
+        let dbc = &self.config.databases[d];
+        let shard = &self.data.databases[d].shards[s];
+        let node = &shard.nodes[n];
+        let back = self.data_latency(node.region, r);
+        if !node.up() || (shard.phase == FailoverPhase::Promoting && n == shard.primary) {
+            // A dead host (or a fenced old primary): the connection attempt
+            // times out.
+            let t = after(
+                now,
+                SimDuration::from_nanos(
+                    dbc.connect_timeout
+                        .as_nanos()
+                        .saturating_sub(back.as_nanos()),
+                ),
+            );
+            self.query_fails(a, t, sched);
+            return;
+        }
+        if write && n != shard.primary {
+            // Writes to a replica (before the instances are re-pointed, or
+            // to a demoted primary): "read-only transaction".
+            self.query_fails(a, after(now, back), sched);
+            return;
+        }
+        let (workers, capacity) = (dbc.workers, dbc.queue_capacity);
+        let node = &mut self.data.databases[d].shards[s].nodes[n];
+        self.attempts.items[a as usize].db_epoch = node.epoch;
+        if node.busy < workers {
+            node.busy += 1;
+            node.busy_tw.increment(now);
+            sched.schedule_at(after(now, demand), Event::DbDone { attempt: a });
+        } else if capacity.is_none_or(|c| (node.queue.len() as u32) < c) {
+            node.queue.push_back(a);
+        } else {
+            // Too many connections.
+            self.query_fails(a, after(now, back), sched);
+        }
+    }
+
+    fn on_db_done(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &self.attempts.items[a as usize];
+        let (p, class, r, key) = (
+            at.pop as usize,
+            at.class as usize,
+            at.region as usize,
+            at.key,
+        );
+        let (s, n, write, epoch) = (
+            at.db_shard as usize,
+            at.db_node as usize,
+            at.db_write,
+            at.db_epoch,
+        );
+        let Some(data) = self.config.populations[p].classes[class].data else {
+            return;
+        };
+        let d = data.database;
+        let node = &self.data.databases[d].shards[s].nodes[n];
+        let back = self.data_latency(node.region, r);
+        if node.epoch != epoch {
+            // The node died while serving: the connection resets.
+            self.query_fails(a, after(now, back), sched);
+            return;
+        }
+        let node = &mut self.data.databases[d].shards[s].nodes[n];
+        if let Some(next) = node.queue.pop_front() {
+            let demand = self.attempts.items[next as usize].db_demand;
+            self.attempts.items[next as usize].db_epoch = node.epoch;
+            sched.schedule_at(after(now, demand), Event::DbDone { attempt: next });
+        } else {
+            node.busy -= 1;
+            node.busy_tw.decrement(now);
+        }
+        let measuring = self.measuring;
+        let reply_at = if write {
+            let dbc = &self.config.databases[d];
+            let pin = match dbc.reads {
+                ReadPolicy::ReadYourWrites { pin } => pin,
+                _ => SimDuration::ZERO,
+            };
+            let inter = &self.config.inter_region_latency;
+            let intra = self.config.intra_region_latency;
+            let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+            let db = &mut self.data.databases[d];
+            let acked = db.shards[s].commit(key, p as u32, now, dbc, &latency, &mut db.rng, pin);
+            if measuring {
+                db.writes += 1;
+                db.shards[s].nodes[n].writes += 1;
+            }
+            acked
+        } else {
+            let db = &mut self.data.databases[d];
+            let (stale, ryw) = db.shards[s].read_staleness(n, key, p as u32, now);
+            if measuring {
+                db.reads += 1;
+                db.shards[s].nodes[n].reads += 1;
+                db.stale_reads += u64::from(stale);
+                db.ryw_violations += u64::from(ryw);
+            }
+            now
+        };
+        self.attempts.items[a as usize].query_result = QueryResult::Db;
+        sched.schedule_at(after(reply_at, back), Event::DbReply { attempt: a });
+    }
+
+    fn on_db_reply(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
+        let at = &self.attempts.items[a as usize];
+        let (p, class, r, i, epoch, key) = (
+            at.pop as usize,
+            at.class as usize,
+            at.region as usize,
+            at.instance as usize,
+            at.epoch,
+            at.key,
+        );
+        if self.regions[r].instances[i].epoch != epoch {
+            // The instance died while it waited: nobody is there to answer.
+            self.attempts.items[a as usize].held = false;
+            self.maybe_free_attempt(a);
+            return;
+        }
+        let Some(data) = self.config.populations[p].classes[class].data else {
+            return;
+        };
+        let at = &self.attempts.items[a as usize];
+        let (result, write, cache_miss) = (at.query_result, at.db_write, at.cache_miss);
+        match result {
+            QueryResult::Db => {
+                if cache_miss
+                    && let Some(c) = data.cache
+                    && self.data.caches[c][r].down_faults == 0
+                {
+                    self.data.caches[c][r].cache.fill(key, now);
+                }
+            }
+            QueryResult::CacheHit => {}
+            QueryResult::Unavailable => {
+                let mut rng = QueryRng::new(at.data_seed, u32::from(at.query));
+                let u = query_unit(&mut rng);
+                let stale = |model: &mut Self| {
+                    data.cache.is_some_and(|c| {
+                        let node = &mut model.data.caches[c][r];
+                        let hit = node.down_faults == 0 && node.cache.has_any(key, u);
+                        if hit && model.measuring {
+                            node.stale_served += 1;
+                        }
+                        hit
+                    })
+                };
+                let served = !write
+                    && match data.degrade {
+                        Degrade::Error => false,
+                        Degrade::Stale => stale(self),
+                        Degrade::Default => true,
+                        Degrade::StaleThenDefault => stale(self) || true,
+                    };
+                if !served {
+                    self.complete_at_instance(a, Answer::DbError, now, sched);
+                    return;
+                }
+                self.attempts.items[a as usize].degraded = true;
+            }
+        }
+        let at = &mut self.attempts.items[a as usize];
+        at.query += 1;
+        if u32::from(at.query) < data.queries {
+            self.start_query(a, now, sched);
+        } else {
+            let answer = if at.degraded {
+                Answer::Degraded
+            } else {
+                Answer::Ok
+            };
+            self.complete_at_instance(a, answer, now, sched);
+        }
+    }
+
+    /// Database node `n` of shard `s` of database `d` goes down (`down`) or
+    /// comes back.
+    fn db_node_fault(
+        &mut self,
+        d: usize,
+        s: usize,
+        n: usize,
+        down: bool,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let has_failover = self.config.databases[d].failover.is_some();
+        let dbc = &self.config.databases[d];
+        let check = dbc.failover.map_or((SimDuration::from_secs(5), 3), |f| {
+            (f.check_interval, f.failures)
+        });
+        let intra = self.config.intra_region_latency;
+        let db = &mut self.data.databases[d];
+        let shard = &mut db.shards[s];
+        let was_up = shard.nodes[n].up();
+        {
+            let node = &mut shard.nodes[n];
+            node.down_faults = if down {
+                node.down_faults + 1
+            } else {
+                node.down_faults.saturating_sub(1)
+            };
+        }
+        let is_up = shard.nodes[n].up();
+        let ids = (d as u16, s as u16);
+        if was_up && !is_up {
+            // Everything it held is lost; waiting queries see the
+            // connection reset, queries in service see the epoch change.
+            let node = &mut shard.nodes[n];
+            node.epoch = node.epoch.wrapping_add(1);
+            node.busy_tw.set(now, 0);
+            node.busy = 0;
+            let queued: Vec<u32> = node.queue.drain(..).collect();
+            let region = node.region;
+            for q in queued {
+                let r = self.attempts.items[q as usize].region as usize;
+                let back = self.data_latency(region, r);
+                self.query_fails(q, after(now, back), sched);
+            }
+            let shard = &mut self.data.databases[d].shards[s];
+            // The health checks notice at the `failures`-th failed check.
+            let (interval, failures) = check;
+            let first = now.as_nanos().div_ceil(interval.as_nanos()) * interval.as_nanos();
+            let detect = SimTime::from_nanos(first)
+                + SimDuration::from_nanos(interval.as_nanos() * u64::from(failures - 1));
+            if n == shard.primary && shard.phase != FailoverPhase::Promoting {
+                shard.primary_died(now);
+                if has_failover {
+                    sched.schedule_at(
+                        detect,
+                        Event::Failover {
+                            database: ids.0,
+                            shard: ids.1,
+                            step: 0,
+                        },
+                    );
+                }
+            } else {
+                sched.schedule_at(
+                    detect,
+                    Event::DbPoolCheck {
+                        database: ids.0,
+                        shard: ids.1,
+                        node: n as u32,
+                    },
+                );
+            }
+        } else if !was_up && is_up {
+            let dbc = &self.config.databases[d];
+            let inter = &self.config.inter_region_latency;
+            let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+            let db = &mut self.data.databases[d];
+            let shard = &mut db.shards[s];
+            if !(n == shard.primary && shard.phase == FailoverPhase::Promoting) {
+                shard.node_recovered(n, now, dbc, &latency, &mut db.rng);
+            }
+            // Back in the read pool at the next passing check.
+            let (interval, _) = check;
+            let next = now.as_nanos().div_ceil(interval.as_nanos()) * interval.as_nanos();
+            sched.schedule_at(
+                SimTime::from_nanos(next).max(now),
+                Event::DbPoolCheck {
+                    database: ids.0,
+                    shard: ids.1,
+                    node: n as u32,
+                },
+            );
+        }
+    }
+
+    fn on_failover(
+        &mut self,
+        d: usize,
+        s: usize,
+        step: u32,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let dbc = &self.config.databases[d];
+        let Some(f) = dbc.failover else {
+            return;
+        };
+        let inter = &self.config.inter_region_latency;
+        let intra = self.config.intra_region_latency;
+        let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+        let db = &mut self.data.databases[d];
+        let shard = &mut db.shards[s];
+        let next = |step: u32| Event::Failover {
+            database: d as u16,
+            shard: s as u16,
+            step,
+        };
+        match step {
+            0 => {
+                // Detection: only if the primary is still dead.
+                if shard.primary_died.is_none() || shard.phase == FailoverPhase::Promoting {
+                    return;
+                }
+                if let Some(inc) = shard.incidents.last_mut() {
+                    inc.detected = Some(now);
+                }
+                shard.phase = FailoverPhase::Promoting;
+                shard.nodes[shard.primary].in_read_pool = false;
+                sched.schedule_at(after(now, f.promotion), next(1));
+            }
+            1 => {
+                let Some(new) = shard.promotion_candidate(now) else {
+                    // No live replica: try again at the next check.
+                    sched.schedule_at(after(now, f.check_interval), next(1));
+                    return;
+                };
+                let old = shard.primary;
+                shard.promote(new, now, dbc, &latency, &mut db.rng);
+                shard.phase = FailoverPhase::Repointing;
+                if shard.nodes[old].up() {
+                    // The old primary came back during promotion: fenced
+                    // until now, it rejoins as a replica.
+                    shard.node_recovered(old, now, dbc, &latency, &mut db.rng);
+                }
+                sched.schedule_at(after(now, f.repoint), next(2));
+            }
+            _ => {
+                if shard.phase != FailoverPhase::Repointing {
+                    return; // the new primary died meanwhile
+                }
+                shard.routed_primary = shard.primary;
+                shard.phase = FailoverPhase::Steady;
+                if let Some(inc) = shard.incidents.last_mut() {
+                    inc.repointed = Some(now);
+                }
+            }
+        }
+    }
+
+    /// Every database node and cache node in region `r` goes down (`down`)
+    /// or comes back with its region.
+    fn region_data_fault(
+        &mut self,
+        r: usize,
+        down: bool,
+        now: SimTime,
+        sched: &mut Scheduler<Event>,
+    ) {
+        for d in 0..self.data.databases.len() {
+            for s in 0..self.data.databases[d].shards.len() {
+                for n in 0..self.data.databases[d].shards[s].nodes.len() {
+                    if self.data.databases[d].shards[s].nodes[n].region == r {
+                        self.db_node_fault(d, s, n, down, now, sched);
+                    }
+                }
+            }
+        }
+        for c in 0..self.data.caches.len() {
+            self.cache_fault(c, r, down);
+        }
+    }
+
+    fn cache_fault(&mut self, c: usize, r: usize, down: bool) {
+        let node = &mut self.data.caches[c][r];
+        if down {
+            if node.down_faults == 0 {
+                // A restarted cache node comes back empty.
+                node.cache.clear();
+            }
+            node.down_faults += 1;
+        } else {
+            node.down_faults = node.down_faults.saturating_sub(1);
         }
     }
 
@@ -1419,6 +2106,8 @@ impl FleetModel {
                 Answer::Ok => Outcome::Ok,
                 Answer::Rejected => Outcome::Rejected,
                 Answer::NoBackend => Outcome::NoHealthyBackend,
+                Answer::DbError => Outcome::DatabaseError,
+                Answer::Degraded => Outcome::Degraded,
             };
             self.client_result(a, outcome, now, sched);
         }
@@ -1509,6 +2198,17 @@ impl FleetModel {
                 }
             }
         }
+        // Detection of region and balancer faults, for the incidents table.
+        for (f, fc) in self.config.faults.iter().enumerate() {
+            if let FaultTarget::Region(r) | FaultTarget::Balancer(r) = fc.target
+                && self.fault_detected[f].is_none()
+                && fc.window.start <= now
+                && now < fc.window.end
+                && !self.regions[r].dns_health.is_healthy()
+            {
+                self.fault_detected[f] = Some(now);
+            }
+        }
         if changed {
             for p in 0..self.pops.len() {
                 let answer = self.geodns_answer(p);
@@ -1555,7 +2255,7 @@ impl FleetModel {
     /// requests the balancer still sends them vanish (their clients time
     /// out) until health checks eject them, and when the fault ends they
     /// answer again and pass checks back into service.
-    fn on_fault(&mut self, f: usize, down: bool, now: SimTime) {
+    fn on_fault(&mut self, f: usize, down: bool, now: SimTime, sched: &mut Scheduler<Event>) {
         let target = self.config.faults[f].target;
         // Which instances of region `r` the fault crashes.
         enum Hit {
@@ -1570,6 +2270,26 @@ impl FleetModel {
                 } else {
                     self.on_region_up(r);
                 }
+                if matches!(target, FaultTarget::Region(_)) {
+                    // A region takes its databases and caches with it.
+                    self.region_data_fault(r, down, now, sched);
+                }
+                return;
+            }
+            FaultTarget::DatabasePrimary(d, s) => {
+                if down {
+                    self.fault_nodes[f] = self.data.databases[d].shards[s].primary;
+                }
+                let n = self.fault_nodes[f];
+                self.db_node_fault(d, s, n, down, now, sched);
+                return;
+            }
+            FaultTarget::DatabaseReplica(d, s, k) => {
+                self.db_node_fault(d, s, k + 1, down, now, sched);
+                return;
+            }
+            FaultTarget::Cache(c, r) => {
+                self.cache_fault(c, r, down);
                 return;
             }
             FaultTarget::Zone(r, z) => {
@@ -2081,6 +2801,22 @@ impl FleetModel {
     }
 
     fn close_bucket(&mut self, now: SimTime) {
+        for db in &mut self.data.databases {
+            for shard in &mut db.shards {
+                for n in 0..shard.nodes.len() {
+                    let lag = shard.lag(n, now).as_secs_f64();
+                    let node = &mut shard.nodes[n];
+                    node.lag_series.push(lag);
+                    // A dead node keeps falling behind (the series shows
+                    // it); the mean and max describe it while up.
+                    if self.measuring && node.up() {
+                        node.lag_sum += lag;
+                        node.lag_max = node.lag_max.max(lag);
+                        node.lag_samples += 1;
+                    }
+                }
+            }
+        }
         let width = now - self.bucket_start;
         let (mut busy_sum, mut queue_sum, mut workers_sum, mut alive_sum) = (0.0, 0.0, 0.0, 0);
         for region in &mut self.regions {
@@ -2156,6 +2892,29 @@ impl FleetModel {
         }
         for pop in &mut self.pops {
             pop.stats = ScopeStats::new();
+        }
+        for db in &mut self.data.databases {
+            db.reads = 0;
+            db.writes = 0;
+            db.failed = 0;
+            db.stale_reads = 0;
+            db.ryw_violations = 0;
+            for shard in &mut db.shards {
+                shard.queries = 0;
+                for node in &mut shard.nodes {
+                    node.reads = 0;
+                    node.writes = 0;
+                    node.busy_tw.reset(now);
+                }
+            }
+        }
+        for nodes in &mut self.data.caches {
+            for node in nodes {
+                node.hits = 0;
+                node.misses = 0;
+                node.bypassed = 0;
+                node.stale_served = 0;
+            }
         }
     }
 
@@ -2340,10 +3099,33 @@ impl Model for FleetModel {
                 self.regions[region as usize].slow_start_ticking = false;
                 self.on_slow_start_tick(region as usize, now, sched);
             }
-            Event::RegionDown { region } => self.on_region_down(region as usize, now),
-            Event::RegionUp { region } => self.on_region_up(region as usize),
-            Event::FaultStart { fault } => self.on_fault(fault as usize, true, now),
-            Event::FaultEnd { fault } => self.on_fault(fault as usize, false, now),
+            Event::RegionDown { region } => {
+                self.on_region_down(region as usize, now);
+                self.region_data_fault(region as usize, true, now, sched);
+            }
+            Event::RegionUp { region } => {
+                self.on_region_up(region as usize);
+                self.region_data_fault(region as usize, false, now, sched);
+            }
+            Event::FaultStart { fault } => self.on_fault(fault as usize, true, now, sched),
+            Event::FaultEnd { fault } => self.on_fault(fault as usize, false, now, sched),
+            Event::DbArrive { attempt } => self.on_db_arrive(attempt, now, sched),
+            Event::DbDone { attempt } => self.on_db_done(attempt, now, sched),
+            Event::DbReply { attempt } => self.on_db_reply(attempt, now, sched),
+            Event::DbPoolCheck {
+                database,
+                shard,
+                node,
+            } => {
+                let n = &mut self.data.databases[database as usize].shards[shard as usize].nodes
+                    [node as usize];
+                n.in_read_pool = n.up();
+            }
+            Event::Failover {
+                database,
+                shard,
+                step,
+            } => self.on_failover(database as usize, shard as usize, step, now, sched),
             Event::SeriesTick => {
                 self.close_bucket(now);
                 sched.schedule_at(

@@ -7,6 +7,8 @@
 //! currency of the scenario's `hourly_price`.
 
 use serde::Serialize;
+
+use super::data::report::{DataReport, IncidentReport, data_report, incidents};
 use sim_core::SimTime;
 use sim_core::stats::LatencyHistogram;
 
@@ -50,6 +52,12 @@ pub struct FleetReport {
     pub autoscaling: AutoscalingReport,
     /// The injected faults (`[[faults]]`), in file order.
     pub faults: Vec<FaultReport>,
+    /// One row per injected fault: detection, promotion, routing, RTO and
+    /// RPO, against the scenario's targets.
+    pub incidents: Vec<IncidentReport>,
+    /// Databases and caches (absent when the scenario has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataReport>,
     /// Request conservation over the whole run (warm-up included).
     pub conservation: ConservationReport,
     /// Per-bucket time series (whole run, warm-up included).
@@ -287,12 +295,12 @@ fn scope_report(s: &ScopeStats, latency: &LatencyHistogram, window_s: f64) -> Sc
     ScopeReport {
         requests,
         throughput_per_s: if window_s > 0.0 {
-            s.outcomes.ok as f64 / window_s
+            s.outcomes.answered() as f64 / window_s
         } else {
             0.0
         },
         outcomes: s.outcomes,
-        availability: share(s.outcomes.ok, requests),
+        availability: share(s.outcomes.answered(), requests),
         latency: LatencyReport::from_summary(latency.summary(), latency.mean_secs()),
         slo_attainment: share(s.good, requests),
         minutes: s.minutes.minutes,
@@ -498,6 +506,8 @@ fn build(
                 end_s: f.window.end.as_secs_f64(),
             })
             .collect(),
+        incidents: incidents(model, config),
+        data: data_report(model, config, end),
         conservation: model.conservation().into(),
         series: SeriesReport {
             interval_s: config.run.series_interval.as_secs_f64(),

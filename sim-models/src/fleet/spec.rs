@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::autoscale::AutoscalingSpec;
+use super::data::spec::{CacheSpec, DatabaseSpec, DegradeSpec};
 use crate::spec::{DistributionSpec, RateSpec, Seconds, SpikeSpec};
 
 /// A fleet scenario as written in the file.
@@ -40,6 +41,16 @@ pub struct FleetScenarioFile {
     /// Faults injected at given times (default none).
     #[serde(default)]
     pub faults: Option<Vec<FaultSpec>>,
+    /// Database clusters that request classes query (default none).
+    #[serde(default)]
+    pub databases: Option<Vec<DatabaseSpec>>,
+    /// Caches that request classes read through (default none).
+    #[serde(default)]
+    pub caches: Option<Vec<CacheSpec>>,
+    /// One-way latency between an instance and a database node in its own
+    /// region, and between two nodes of one region (default 0.25 ms).
+    #[serde(default)]
+    pub intra_region_latency: Option<Seconds>,
 }
 
 /// What a `[[faults]]` entry takes down.
@@ -61,6 +72,13 @@ pub enum FaultKindSpec {
     /// Gray failure: one instance stays up and passes health checks but
     /// serves `slowdown` times slower.
     SlowInstance,
+    /// The node that is a database shard's primary when the fault starts.
+    DatabasePrimary,
+    /// One replica of a database shard (by its index among the replicas).
+    DatabaseReplica,
+    /// A cache's node in one region: it loses its contents, and reads go to
+    /// the database while it is down.
+    Cache,
 }
 
 /// `[[faults]]`: take a component down at `at` for `duration`.
@@ -69,8 +87,30 @@ pub enum FaultKindSpec {
 pub struct FaultSpec {
     /// What fails.
     pub kind: FaultKindSpec,
-    /// The region it is in.
-    pub region: String,
+    /// The region it is in (every kind but the database ones).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The database (kinds `database_primary` and `database_replica`).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// The shard (database kinds; default 0).
+    #[serde(default)]
+    pub shard: Option<u64>,
+    /// The replica's index among the shard's replicas (kind
+    /// `database_replica`).
+    #[serde(default)]
+    pub replica: Option<u64>,
+    /// The cache (kind `cache`).
+    #[serde(default)]
+    pub cache: Option<String>,
+    /// Recovery-time objective: the report marks the incident's measured
+    /// RTO as met or missed against it.
+    #[serde(default)]
+    pub rto_target: Option<Seconds>,
+    /// Recovery-point objective: the span of acknowledged writes the
+    /// incident may lose (`0s` means none).
+    #[serde(default)]
+    pub rpo_target: Option<Seconds>,
     /// The zone (kind `zone`).
     #[serde(default)]
     pub zone: Option<String>,
@@ -472,6 +512,20 @@ pub struct ClassSpec {
     /// Which keys requests touch (default uniform over 1,000,000).
     #[serde(default)]
     pub keys: Option<KeysSpec>,
+    /// The database each request queries (default none).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Queries per request, one after another (default 1; needs
+    /// `database`).
+    #[serde(default)]
+    pub queries: Option<u64>,
+    /// A cache that reads try first (cache-aside; needs `database`).
+    #[serde(default)]
+    pub cache: Option<String>,
+    /// What a read answers when its database is unreachable: `error`
+    /// (default), `stale`, `default` or `stale_then_default`.
+    #[serde(default)]
+    pub degrade: Option<DegradeSpec>,
 }
 
 /// Key popularity, tagged by `popularity`.

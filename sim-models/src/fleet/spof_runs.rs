@@ -170,6 +170,8 @@ fn run(
                 end: opts.at + opts.duration,
             },
             slowdown: 1.0,
+            rto_target: None,
+            rpo_target: None,
         });
     }
     super::run_config(&config, seed)
@@ -215,7 +217,7 @@ fn figures(r: &FleetReport, config: &FleetConfig, opts: &FaultWindow) -> RunFigu
     };
     let g = &r.global;
     RunFigures {
-        failed: g.requests.saturating_sub(g.outcomes.ok) as f64,
+        failed: g.requests.saturating_sub(g.outcomes.answered()) as f64,
         window_availability: (all > 0.0).then(|| ok / all),
         slo_violation_minutes: g.minutes.saturating_sub(g.minutes_meeting_slo) as f64,
         rto_s,

@@ -111,7 +111,13 @@ pub const METRICS: &[MetricDef] = &[
         label: "failed requests",
         unit: MetricUnit::Count,
         lower_is_better: true,
-        get: |r| Some(r.global.requests.saturating_sub(r.global.outcomes.ok) as f64),
+        get: |r| {
+            Some(
+                r.global
+                    .requests
+                    .saturating_sub(r.global.outcomes.answered()) as f64,
+            )
+        },
     },
     MetricDef {
         key: "cost",
