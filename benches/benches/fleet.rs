@@ -66,5 +66,47 @@ fn bench_three_region(c: &mut Criterion, name: &str, autoscaled: bool) {
     group.finish();
 }
 
-criterion_group!(benches, three_region);
+/// The data tier's cost: `scenarios/data/read-replicas-90-10.toml` (20,000
+/// requests/s, each one query to a primary with three async replicas,
+/// reads on the replicas) for a 20 s slice, against the same scenario with
+/// the classes' `database` lines removed (no data tier). The target
+/// is under 30 % extra wall time per request.
+fn data_tier(c: &mut Criterion) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/data/read-replicas-90-10.toml"
+    );
+    let with = std::fs::read_to_string(path).expect("the bundled scenario");
+    let without: String = with
+        .lines()
+        .filter(|l| !l.starts_with("database = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (name, text) in [("data-tier/none", without), ("data-tier/one-query", with)] {
+        let overrides = [
+            Override::new("run.duration", "20s"),
+            Override::new("run.warmup", "5s"),
+        ];
+        let scenario = sim_models::load_fleet_scenario(&text, Format::Toml, &overrides, &|_| {
+            Err("no files".into())
+        })
+        .expect("the bundled scenario is valid");
+        let seed = scenario.default_seed();
+        let created = sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {})
+            .conservation
+            .created;
+        let mut group = c.benchmark_group("fleet");
+        group
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(10))
+            .throughput(Throughput::Elements(created));
+        group.bench_function(name, |b| {
+            b.iter_with_large_drop(|| sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {}))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, three_region, data_tier);
 criterion_main!(benches);

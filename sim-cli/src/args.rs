@@ -53,11 +53,14 @@ pub(crate) enum Command {
     /// Compare simulated queues with queueing theory (M/M/1, M/M/c, M/D/1,
     /// M/G/1, M/M/c/c, M/M/c/K, Jackson tandem) and print the table; with
     /// `--fleet` the same cases through the full fleet path, with
-    /// `--balancing` load balancers against the supermarket model. Exits
-    /// non-zero if any comparison fails.
+    /// `--balancing` load balancers against the supermarket model, with
+    /// `--data` the data tier (async RPO = w·L, sync and semi-sync lose
+    /// nothing, replica offload by Little's law). Exits non-zero if any
+    /// comparison fails.
     #[command(
         after_help = "Examples:\n  fleetsim validate\n  fleetsim validate --quick --jobs 2\n  \
-        fleetsim validate --fleet --balancing    # all three tables (~5 min on 2 cores)"
+        fleetsim validate --fleet --balancing    # all three tables (~5 min on 2 cores)\n  \
+        fleetsim validate --quick --data         # the data-tier checks"
     )]
     Validate(ValidateArgs),
     /// Run a fleet scenario under several autoscaling policy files on the
@@ -190,6 +193,11 @@ pub(crate) struct ValidateArgs {
     /// routing with Mitzenmacher's supermarket model (N = 10, 100, 1000).
     #[arg(long)]
     pub(crate) balancing: bool,
+    /// Also check the data tier: writes lost at a failover under async,
+    /// semi-sync and sync replication, and the primary's load with reads on
+    /// replicas.
+    #[arg(long)]
+    pub(crate) data: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, short)]
     pub(crate) jobs: Option<usize>,

@@ -351,6 +351,12 @@ fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         extra_tables.push_str("\nLoad balancing against the supermarket model:\n");
         extra_tables.push_str(&validation::render_balancing_table(&balancing));
     }
+    if args.data {
+        let rows = pool.install(|| validation::run_data_checks(args.quick, args.seed, &progress));
+        extra_failures += rows.iter().filter(|r| !r.pass).count();
+        extra_tables.push_str("\nThe data tier:\n");
+        extra_tables.push_str(&validation::render_data_table(&rows));
+    }
     eprintln!(
         "validation took {:.1} s wall",
         started.elapsed().as_secs_f64()

@@ -457,7 +457,100 @@ fn points(g: &mut Gen) -> String {
     format!("[{}]", out.join(", "))
 }
 
-fn population(g: &mut Gen, out: &mut String, p: usize, regions: usize) {
+/// What the generated data tier offers the classes.
+#[derive(Clone, Copy)]
+struct DataTier {
+    database: bool,
+    cache: bool,
+    replicas: u64,
+    shards: u64,
+}
+
+/// A random database `db0` and cache `k0` (each maybe absent).
+fn data_tier(g: &mut Gen, out: &mut String, regions: usize) -> DataTier {
+    let mut tier = DataTier {
+        database: g.flip(),
+        cache: false,
+        replicas: 0,
+        shards: 1,
+    };
+    if !tier.database {
+        return tier;
+    }
+    tier.cache = g.flip();
+    let primary = g.pick(regions as u64);
+    let _ = writeln!(
+        out,
+        "\n[[databases]]\nname = \"db0\"\nprimary = \"r{primary}\""
+    );
+    tier.replicas = g.pick(4);
+    if tier.replicas > 0 {
+        if g.flip() {
+            let _ = writeln!(out, "replicas = {}", tier.replicas);
+        } else {
+            let list: Vec<String> = (0..tier.replicas)
+                .map(|_| format!("\"r{}\"", g.pick(regions as u64)))
+                .collect();
+            let _ = writeln!(out, "replicas = [{}]", list.join(", "));
+        }
+    }
+    let _ = writeln!(out, "workers = {}", g.int(1, 64));
+    if g.flip() {
+        let _ = writeln!(out, "queue = {}", g.pick(100));
+    }
+    for field in ["read_time", "write_time", "replication_delay", "apply_time"] {
+        if g.flip() {
+            let ms = g.int(1, 50);
+            let d = distribution(g, ms);
+            let _ = writeln!(out, "{field} = {d}");
+        }
+    }
+    let mode = ["async", "semi_sync", "sync"][g.pick(3) as usize];
+    let _ = writeln!(out, "replication = \"{mode}\"");
+    if tier.replicas > 0 {
+        let reads = ["primary", "replicas", "read_your_writes"][g.pick(3) as usize];
+        let _ = writeln!(out, "reads = \"{reads}\"");
+        if g.flip() {
+            let (interval, failures, promotion, repoint) =
+                (g.int(1, 10), g.int(1, 4), g.pick(20), g.pick(20));
+            let (interval, promotion, repoint) =
+                (g.time_s(interval), g.time_s(promotion), g.time_s(repoint));
+            let _ = writeln!(
+                out,
+                "failover = {{ check_interval = {interval}, failures = {failures}, promotion = {promotion}, repoint = {repoint} }}"
+            );
+        }
+    }
+    if g.flip() {
+        tier.shards = g.int(1, 5);
+        let strategy = ["hash", "consistent", "range"][g.pick(3) as usize];
+        let extra = match strategy {
+            "consistent" if g.flip() => format!(", vnodes = {}", g.int(1, 300)),
+            "range" if g.flip() => format!(", key_space = {}", g.int(1, 200_000)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "shards = {{ count = {}, strategy = \"{strategy}\"{extra} }}",
+            tier.shards
+        );
+    }
+    if tier.cache {
+        out.push_str("\n[[caches]]\nname = \"k0\"\n");
+        if g.flip() {
+            let _ = writeln!(out, "hit_ratio = {}", float(g.real(0.0, 1.0, 10)));
+        } else {
+            let _ = writeln!(out, "capacity = {}", g.int(1, 5_000));
+            if g.flip() {
+                let ttl = g.int(1, 30);
+                let _ = writeln!(out, "ttl = {}", g.time_s(ttl));
+            }
+        }
+    }
+    tier
+}
+
+fn population(g: &mut Gen, out: &mut String, p: usize, regions: usize, tier: DataTier) {
     let home = g.pick(regions as u64) as usize;
     let _ = writeln!(
         out,
@@ -595,6 +688,24 @@ fn population(g: &mut Gen, out: &mut String, p: usize, regions: usize) {
                         );
                     }
                     _ => {}
+                }
+                if tier.database && g.flip() {
+                    out.push_str("database = \"db0\"\n");
+                    if g.flip() {
+                        let _ = writeln!(out, "queries = {}", g.int(1, 3));
+                    }
+                    let cached = tier.cache && g.flip();
+                    if cached {
+                        out.push_str("cache = \"k0\"\n");
+                    }
+                    let degrade = if cached {
+                        ["error", "stale", "default", "stale_then_default"][g.pick(4) as usize]
+                    } else {
+                        ["error", "default"][g.pick(2) as usize]
+                    };
+                    if g.flip() {
+                        let _ = writeln!(out, "degrade = \"{degrade}\"");
+                    }
                 }
             }
         }
@@ -847,10 +958,13 @@ fn scenario(choices: &[u32]) -> String {
         }
     }
 
+    let mut tier_text = String::new();
+    let tier = data_tier(g, &mut tier_text, regions);
     let pops = g.int(1, 3) as usize;
     for p in 0..pops {
-        population(g, &mut out, p, regions);
+        population(g, &mut out, p, regions, tier);
     }
+    out.push_str(&tier_text);
 
     // Injected faults of every kind, possibly overlapping each other and
     // the outages.
@@ -864,6 +978,40 @@ fn scenario(choices: &[u32]) -> String {
             g.time_s(at),
             g.time_s(length)
         );
+        if tier.database && g.one_in(3) {
+            // A data-tier fault instead (no region field).
+            let shard = g.pick(tier.shards);
+            let mut fault = format!(
+                "\n[[faults]]\nat = {}\nduration = {}\ndatabase = \"db0\"\nshard = {shard}\n",
+                g.time_s(at),
+                g.time_s(length)
+            );
+            if tier.replicas > 0 && g.flip() {
+                let k = g.pick(tier.replicas);
+                let _ = writeln!(fault, "kind = \"database_replica\"\nreplica = {k}");
+            } else {
+                fault.push_str("kind = \"database_primary\"\n");
+            }
+            if g.flip() {
+                let t = g.pick(60);
+                let _ = writeln!(fault, "rto_target = {}", g.time_s(t));
+            }
+            if g.flip() {
+                let t = g.pick(1000);
+                let _ = writeln!(fault, "rpo_target = {}", g.time_ms(t));
+            }
+            out.push_str(&fault);
+            continue;
+        }
+        if tier.cache && g.one_in(4) {
+            let _ = writeln!(
+                out,
+                "\n[[faults]]\nkind = \"cache\"\ncache = \"k0\"\nregion = \"r{r}\"\nat = {}\nduration = {}",
+                g.time_s(at),
+                g.time_s(length)
+            );
+            continue;
+        }
         let kind = g.pick(5);
         match kind {
             0 => fault.push_str("kind = \"region\"\n"),
@@ -1018,6 +1166,48 @@ fn check_report(r: &FleetReport) -> Result<(), TestCaseError> {
     check_series("global series", &r.series.global)?;
     for s in &r.series.regions {
         check_series(&s.name, &s.points)?;
+    }
+    if let Some(data) = &r.data {
+        for db in &data.databases {
+            prop_assert!(
+                db.stale_reads <= db.reads,
+                "{}: stale reads above reads",
+                db.name
+            );
+            prop_assert!(db.read_your_writes_violations <= db.stale_reads);
+            let queries: u64 = db.shards.iter().map(|s| s.queries).sum();
+            let shares: f64 = db.shards.iter().map(|s| s.share).sum();
+            prop_assert!(
+                queries == 0 || (shares - 1.0).abs() < 1e-9,
+                "shard shares sum to {}",
+                shares
+            );
+            prop_assert!(
+                db.lost_writes == 0 || db.failovers > 0,
+                "writes lost without a failover"
+            );
+            for shard in &db.shards {
+                prop_assert_eq!(
+                    shard.nodes.iter().filter(|n| n.role == "primary").count(),
+                    1
+                );
+                for n in &shard.nodes {
+                    prop_assert!(
+                        (0.0..=1.0 + 1e-9).contains(&n.utilization),
+                        "node utilisation {}",
+                        n.utilization
+                    );
+                    prop_assert!(n.lag_mean_s >= 0.0 && n.lag_mean_s <= n.lag_max_s + 1e-12);
+                }
+            }
+        }
+        for c in &data.caches {
+            prop_assert!((0.0..=1.0).contains(&c.hit_ratio));
+        }
+    }
+    for i in &r.incidents {
+        prop_assert!(i.rpo_s >= 0.0 && i.rto_s.is_none_or(|x| x >= 0.0));
+        prop_assert!(i.lost_writes == 0 || i.rpo_s >= 0.0);
     }
     Ok(())
 }
@@ -1552,9 +1742,12 @@ fn print_examples() {
 /// Every bundled scenario loads (they are too long to run here).
 #[test]
 fn bundled_scenarios_load() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
     let mut n = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
+    let entries = std::fs::read_dir(root)
+        .unwrap()
+        .chain(std::fs::read_dir(format!("{root}/data")).unwrap());
+    for entry in entries {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(&path).unwrap();
@@ -1564,5 +1757,5 @@ fn bundled_scenarios_load() {
             }
         }
     }
-    assert!(n >= 4, "found {n} bundled fleet scenarios");
+    assert!(n >= 10, "found {n} bundled fleet scenarios");
 }

@@ -551,7 +551,7 @@ fn pct(x: f64) -> String {
 }
 
 /// `x` with six significant digits.
-fn sig(x: f64) -> String {
+pub(crate) fn sig(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }

@@ -71,12 +71,14 @@
 
 pub mod analytic;
 pub mod balancing;
+pub mod data_tier;
 pub mod fleet_cases;
 pub use sim_core::confidence as stats;
 
 pub use balancing::{
     BalancingCase, BalancingResult, Policy, balancing_cases, render_balancing_table, run_balancing,
 };
+pub use data_tier::{DataCheck, render_data_table, run_data_checks};
 pub use fleet_cases::{FleetCase, fleet_station_cases, render_fleet_table, run_fleet_cases};
 
 use std::fmt::Write as _;

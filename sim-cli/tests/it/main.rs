@@ -258,6 +258,75 @@ fn fleet_scenarios_run_and_conserve_requests() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Every bundled data-tier scenario runs to its end and shows what it was
+/// built to show: a failover that loses writes under async replication and
+/// none under sync, replicas taking the reads, one hot shard, a cache
+/// failure sending reads to the database; the text summary has the
+/// database and incident tables.
+#[test]
+fn data_tier_scenarios_show_what_they_model() {
+    let dir = std::env::temp_dir().join(format!("fleetsim-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("scenarios/data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    for name in names {
+        let file = format!("scenarios/data/{name}");
+        let out_file = dir.join("report.json");
+        let out = fleetsim(&["run", &file, "--out", out_file.to_str().unwrap(), "-q"]);
+        assert!(out.status.success(), "{file}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("conserved") && text.contains("database "),
+            "{file}: {text}"
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+        assert_eq!(r["conservation"]["holds"], true, "{file}");
+        let db = &r["data"]["databases"][0];
+        let incidents = r["incidents"].as_array().unwrap();
+        let lost: u64 = incidents
+            .iter()
+            .map(|i| i["lost_writes"].as_u64().unwrap())
+            .sum();
+        match name.as_str() {
+            "db-primary-loss.toml" | "region-failover-async.toml" => {
+                assert_eq!(db["failovers"], 1, "{file}");
+                assert!(lost > 0, "{file}: async failover lost nothing");
+                assert!(incidents[0]["detection_s"].as_f64().unwrap() > 0.0);
+                assert!(incidents[0]["rto_s"].as_f64().is_some(), "{file}");
+                assert!(text.contains("RTO (target)"), "{text}");
+            }
+            "region-failover-sync.toml" => {
+                assert_eq!(db["failovers"], 1, "{file}");
+                assert_eq!(lost, 0, "{file}: sync replication lost writes");
+                assert_eq!(incidents[0]["rpo_met"], true);
+            }
+            "read-replicas-90-10.toml" => {
+                let nodes = db["shards"][0]["nodes"].as_array().unwrap();
+                assert_eq!(nodes[0]["role"], "primary");
+                assert_eq!(nodes[0]["reads"], 0, "{file}: reads reached the primary");
+                assert!(db["stale_reads"].as_u64().unwrap() > 0);
+            }
+            "hot-shard-zipf.toml" => {
+                assert!(db["hottest_shard_share"].as_f64().unwrap() > 0.8, "{file}");
+            }
+            "cache-failure.toml" => {
+                let cache = &r["data"]["caches"][0];
+                assert!(cache["bypassed"].as_u64().unwrap() > 0, "{file}");
+                assert!(cache["hit_ratio"].as_f64().unwrap() > 0.5, "{file}");
+                assert!(r["global"]["outcomes"]["degraded"].as_u64().unwrap() > 0);
+            }
+            other => panic!("no expectations for {other}"),
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn fleet_runs_are_reproducible_and_check_says_so() {
     let args = [

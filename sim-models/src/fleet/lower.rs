@@ -472,9 +472,28 @@ pub(crate) fn lower(
         read_file,
         traces,
     );
-    check_work(c, run.duration, requests, &regions, &region_instances, &dns);
     let mut populations = populations;
     let data = lower_data(c, file, &region_index, &mut populations);
+    // Each data-tier query adds three events (arrival at the node, done,
+    // reply): half a request's worth.
+    let query_factor = populations
+        .iter()
+        .map(|p| {
+            1.0 + 0.5
+                * p.classes
+                    .iter()
+                    .map(|k| k.share * k.data.map_or(0.0, |d| f64::from(d.queries)))
+                    .sum::<f64>()
+        })
+        .fold(1.0, f64::max);
+    check_work(
+        c,
+        run.duration,
+        requests * query_factor,
+        &regions,
+        &region_instances,
+        &dns,
+    );
     let faults = lower_faults(c, file, &regions, &region_index, &data, run.duration);
     if !check.ok() {
         return Err(check.finish());

@@ -661,6 +661,12 @@ pub struct FleetModel {
     /// When GeoDNS first saw each region unhealthy during each fault
     /// (detection of region faults).
     pub(crate) fault_detected: Vec<Option<SimTime>>,
+    /// First event lane of the data tier (after the network and arrival
+    /// lanes), each shard's first node in a global numbering, and the
+    /// number of nodes.
+    data_lane_base: u32,
+    node_offsets: Vec<Vec<u32>>,
+    total_nodes: u32,
 }
 
 /// Adds without overflowing: a heavy-tailed draw far beyond the run is
@@ -887,6 +893,21 @@ impl FleetModel {
         for region in &mut regions {
             region.series.reserve_exact(buckets);
         }
+        let mut total_nodes = 0u32;
+        let node_offsets: Vec<Vec<u32>> = config
+            .databases
+            .iter()
+            .map(|d| {
+                d.shard_nodes
+                    .iter()
+                    .map(|nodes| {
+                        let first = total_nodes;
+                        total_nodes += nodes.len() as u32;
+                        first
+                    })
+                    .collect()
+            })
+            .collect();
         let mut model = FleetModel {
             config: config.clone(),
             requests: Slab::default(),
@@ -938,8 +959,20 @@ impl FleetModel {
                 vec![(0, 0); config.run.duration.as_secs_f64().ceil() as usize + 1]
             },
             fault_detected: vec![None; config.faults.len()],
+            data_lane_base: (2 * config.populations.len() * config.regions.len()
+                + config.populations.len()) as u32,
+            node_offsets,
+            total_nodes,
         };
         let alive: u64 = model.regions.iter().map(|r| r.alive).sum();
+        debug_assert!(
+            model.total_nodes as usize
+                == config
+                    .databases
+                    .iter()
+                    .map(|d| d.node_count())
+                    .sum::<usize>()
+        );
         model.fleet_alive.set(SimTime::ZERO, alive);
         for p in 0..model.pops.len() {
             let answer = model.geodns_answer(p);
@@ -1584,6 +1617,21 @@ impl FleetModel {
 
     // ----- data tier ---------------------------------------------------
 
+    /// The event lane of queries from region `r` to node `n` of shard `s`
+    /// of database `d` (its replies use the next lane).
+    #[inline]
+    fn node_lane(&self, r: usize, d: usize, s: usize, n: usize) -> u32 {
+        let node = self.node_offsets[d][s] + n as u32;
+        self.data_lane_base + 2 * (node * self.regions.len() as u32 + r as u32)
+    }
+
+    /// The event lane of cache `c`'s hits in region `r`.
+    #[inline]
+    fn cache_lane(&self, c: usize, r: usize) -> u32 {
+        let regions = self.regions.len() as u32;
+        self.data_lane_base + 2 * self.total_nodes * regions + c as u32 * regions + r as u32
+    }
+
     /// One-way latency between two regions for data-tier traffic.
     fn data_latency(&self, from: usize, to: usize) -> SimDuration {
         if from == to {
@@ -1638,7 +1686,12 @@ impl FleetModel {
                         let at = &mut self.attempts.items[a as usize];
                         at.query_result = QueryResult::CacheHit;
                         at.cache_miss = false;
-                        sched.schedule_at(after(now, latency), Event::DbReply { attempt: a });
+                        let lane = self.cache_lane(c, r);
+                        sched.schedule_in_lane(
+                            lane,
+                            after(now, latency),
+                            Event::DbReply { attempt: a },
+                        );
                         return;
                     }
                     Lookup::Miss | Lookup::Expired => {
@@ -1687,7 +1740,10 @@ impl FleetModel {
         at.db_write = write;
         at.cache_miss = cache_miss;
         let latency = self.data_latency(r, node_region);
-        sched.schedule_at(after(start, latency), Event::DbArrive { attempt: a });
+        // One lane per (region, node) each way: a fixed latency keeps each
+        // in time order (the queue falls back to its heap otherwise).
+        let lane = self.node_lane(r, d, s, node);
+        sched.schedule_in_lane(lane, after(start, latency), Event::DbArrive { attempt: a });
     }
 
     /// The query fails: the instance learns it at `when`.
@@ -1818,7 +1874,8 @@ impl FleetModel {
             now
         };
         self.attempts.items[a as usize].query_result = QueryResult::Db;
-        sched.schedule_at(after(reply_at, back), Event::DbReply { attempt: a });
+        let lane = self.node_lane(r, d, s, n) + 1;
+        sched.schedule_in_lane(lane, after(reply_at, back), Event::DbReply { attempt: a });
     }
 
     fn on_db_reply(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {

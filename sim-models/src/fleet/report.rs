@@ -215,8 +215,10 @@ pub struct PopulationReport {
 pub struct CostReport {
     /// Instance-hours of every group.
     pub instance_hours: f64,
-    /// Their cost.
+    /// Cost of the instances and of the database nodes.
     pub total: f64,
+    /// Of which database nodes (node-hours × `hourly_price`).
+    pub databases: f64,
 }
 
 /// One injected fault and when it was down.
@@ -466,6 +468,10 @@ fn build(
             breaker_opens: model.breaker_opens(p),
         })
         .collect();
+    let data = data_report(model, config, end);
+    let database_cost: f64 = data
+        .as_ref()
+        .map_or(0.0, |d| d.databases.iter().map(|db| db.cost).sum());
     FleetReport {
         fleetsim_version: FLEETSIM_VERSION.to_string(),
         scenario: config.name.clone(),
@@ -488,7 +494,8 @@ fn build(
         populations,
         cost: CostReport {
             instance_hours: total_hours,
-            total: total_cost,
+            total: total_cost + database_cost,
+            databases: database_cost,
         },
         instances: InstancesReport {
             mean: model.fleet_alive.mean_at(end),
@@ -507,7 +514,7 @@ fn build(
             })
             .collect(),
         incidents: incidents(model, config),
-        data: data_report(model, config, end),
+        data,
         conservation: model.conservation().into(),
         series: SeriesReport {
             interval_s: config.run.series_interval.as_secs_f64(),

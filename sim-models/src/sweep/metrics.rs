@@ -148,6 +148,44 @@ pub const METRICS: &[MetricDef] = &[
         get: |r| Some(r.instances.peak as f64),
     },
     MetricDef {
+        key: "lost_writes",
+        label: "acknowledged writes lost",
+        unit: MetricUnit::Count,
+        lower_is_better: true,
+        get: |r| Some(r.incidents.iter().map(|i| i.lost_writes).sum::<u64>() as f64),
+    },
+    MetricDef {
+        key: "max_rto_s",
+        label: "longest RTO",
+        unit: MetricUnit::Seconds,
+        lower_is_better: true,
+        // Undefined without incidents; an unrecovered one counts as the
+        // whole rest of the run.
+        get: |r| {
+            r.incidents
+                .iter()
+                .map(|i| i.rto_s.unwrap_or(r.measured_to_s - i.start_s))
+                .reduce(f64::max)
+        },
+    },
+    MetricDef {
+        key: "stale_read_ratio",
+        label: "stale reads",
+        unit: MetricUnit::Share,
+        lower_is_better: true,
+        get: |r| {
+            r.data.as_ref().map(|d| {
+                let reads: u64 = d.databases.iter().map(|db| db.reads).sum();
+                let stale: u64 = d.databases.iter().map(|db| db.stale_reads).sum();
+                if reads == 0 {
+                    0.0
+                } else {
+                    stale as f64 / reads as f64
+                }
+            })
+        },
+    },
+    MetricDef {
         key: "scale_actions",
         label: "scale actions",
         unit: MetricUnit::Count,

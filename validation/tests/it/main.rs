@@ -7,5 +7,6 @@
 
 mod analytic;
 mod balancing;
+mod data_tier;
 mod fleet_cases;
 mod runs;

@@ -80,7 +80,7 @@ struct Node {
 /// A pinned hasher for `u64` keys (SplitMix64), so the map's behaviour is
 /// the same on every platform and release.
 #[derive(Clone, Copy, Debug, Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
@@ -96,7 +96,9 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+/// A map keyed by request keys with the pinned hasher (lookups only:
+/// nothing iterates it).
+pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
 
 /// A cache-aside cache of keys (see the module docs): decides hits,
 /// tracks contents for the LRU model, and counts hits, misses and
@@ -105,7 +107,7 @@ type KeyMap = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
 pub struct KeyCache {
     model: CacheModel,
     /// Key → slot in `nodes` (LRU only).
-    map: KeyMap,
+    map: KeyMap<u32>,
     /// Slots, allocated lazily, never more than the capacity.
     nodes: Vec<Node>,
     /// Most recently used slot.

@@ -23,7 +23,7 @@
 //! arrives; failover promotes the replica that received most, and every
 //! write acknowledged by `T` above its LSN is lost (the RPO).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use std::convert::Infallible;
 
@@ -31,7 +31,7 @@ use rand::TryRng;
 use sim_core::stats::TimeWeighted;
 use sim_core::{SimDuration, SimTime, StreamRng};
 
-use super::cache::KeyCache;
+use super::cache::{KeyCache, KeyMap};
 use super::config::{DatabaseConfig, ReplicationMode};
 use super::shard::ShardRouter;
 
@@ -232,7 +232,7 @@ pub(crate) struct Shard {
     pub(crate) routed_primary: usize,
     next_lsn: u64,
     writes: VecDeque<WriteRecord>,
-    keys: HashMap<u64, KeyWrite>,
+    keys: KeyMap<KeyWrite>,
     /// LSN ranges lost in failovers: writes in them no longer exist.
     lost_ranges: Vec<(u64, u64)>,
     /// Failover progress.
@@ -255,7 +255,7 @@ impl Shard {
             routed_primary: 0,
             next_lsn: 1,
             writes: VecDeque::new(),
-            keys: HashMap::new(),
+            keys: KeyMap::default(),
             lost_ranges: Vec::new(),
             phase: FailoverPhase::Steady,
             primary_died: None,
@@ -287,12 +287,15 @@ impl Shard {
     ) -> usize {
         let n = self.nodes.len();
         let candidates = |i: usize| i != self.primary && self.nodes[i].in_read_pool;
-        let local: Vec<usize> = (0..n)
-            .filter(|&i| candidates(i) && self.nodes[i].region == region)
-            .collect();
-        if !local.is_empty() {
-            self.rr = self.rr.wrapping_add(1);
-            return local[self.rr % local.len()];
+        let local = |i: usize| candidates(i) && self.nodes[i].region == region;
+        let count = (0..n).filter(|&i| local(i)).count();
+        if count > 0 {
+            let pick = self.rr.wrapping_add(1) % count;
+            self.rr = pick;
+            return (0..n)
+                .filter(|&i| local(i))
+                .nth(pick)
+                .unwrap_or(self.primary);
         }
         (0..n)
             .filter(|&i| candidates(i))
