@@ -195,9 +195,13 @@ fn render_data(out: &mut String, r: &FleetReport) {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "  database {} ({}): {} reads, {} writes, {} failed, {} stale reads ({}), {} read-your-writes violations{}{}",
+            "  database {} ({}): {} reads, {} writes, {} failed, {} stale reads ({}), {} read-your-writes violations{}{}{}",
             db.name,
-            db.replication,
+            if db.topology == "active_active" {
+                "active-active".to_string()
+            } else {
+                db.replication.clone()
+            },
             db.reads,
             db.writes,
             db.failed_queries,
@@ -214,6 +218,11 @@ fn render_data(out: &mut String, r: &FleetReport) {
                     ", {} failovers, {} writes lost",
                     db.failovers, db.lost_writes
                 )
+            } else {
+                String::new()
+            },
+            if db.conflicts > 0 {
+                format!(", {} write conflicts (last writer wins)", db.conflicts)
             } else {
                 String::new()
             }

@@ -478,6 +478,30 @@ fn data_tier(g: &mut Gen, out: &mut String, regions: usize) -> DataTier {
         return tier;
     }
     tier.cache = g.flip();
+    if g.one_in(4) {
+        // Active-active: a writable node in some regions.
+        let mut list: Vec<String> = (0..regions)
+            .filter(|_| g.flip())
+            .map(|r| format!("\"r{r}\""))
+            .collect();
+        if list.is_empty() {
+            list.push("\"r0\"".into());
+        }
+        let _ = writeln!(
+            out,
+            "\n[[databases]]\nname = \"db0\"\ntopology = \"active_active\"\nregions = [{}]\nworkers = {}",
+            list.join(", "),
+            g.int(1, 64)
+        );
+        if g.flip() {
+            let ms = g.int(1, 500);
+            let _ = writeln!(out, "sync_interval = {}", g.time_ms(ms));
+        }
+        if tier.cache {
+            out.push_str("\n[[caches]]\nname = \"k0\"\nhit_ratio = 0.5\n");
+        }
+        return tier;
+    }
     let primary = g.pick(regions as u64);
     let _ = writeln!(
         out,
@@ -1183,14 +1207,18 @@ fn check_report(r: &FleetReport) -> Result<(), TestCaseError> {
                 shares
             );
             prop_assert!(
-                db.lost_writes == 0 || db.failovers > 0,
+                db.lost_writes == 0 || db.failovers > 0 || db.topology == "active_active",
                 "writes lost without a failover"
             );
             for shard in &db.shards {
-                prop_assert_eq!(
-                    shard.nodes.iter().filter(|n| n.role == "primary").count(),
-                    1
-                );
+                if db.topology == "active_active" {
+                    prop_assert!(shard.nodes.iter().all(|n| n.role == "active"));
+                } else {
+                    prop_assert_eq!(
+                        shard.nodes.iter().filter(|n| n.role == "primary").count(),
+                        1
+                    );
+                }
                 for n in &shard.nodes {
                     prop_assert!(
                         (0.0..=1.0 + 1e-9).contains(&n.utilization),

@@ -273,7 +273,7 @@ fn data_tier_scenarios_show_what_they_model() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     names.sort();
-    assert_eq!(names.len(), 6, "{names:?}");
+    assert_eq!(names.len(), 7, "{names:?}");
     for name in names {
         let file = format!("scenarios/data/{name}");
         let out_file = dir.join("report.json");
@@ -311,6 +311,12 @@ fn data_tier_scenarios_show_what_they_model() {
                 assert_eq!(nodes[0]["role"], "primary");
                 assert_eq!(nodes[0]["reads"], 0, "{file}: reads reached the primary");
                 assert!(db["stale_reads"].as_u64().unwrap() > 0);
+            }
+            "active-active-crdt.toml" => {
+                assert_eq!(db["topology"], "active_active");
+                assert!(db["conflicts"].as_u64().unwrap() > 0, "{file}");
+                assert!(incidents[0]["rpo_s"].as_f64().unwrap() <= 0.1);
+                assert!(text.contains("write conflicts"), "{text}");
             }
             "hot-shard-zipf.toml" => {
                 assert!(db["hottest_shard_share"].as_f64().unwrap() > 0.8, "{file}");

@@ -862,7 +862,8 @@ fn lower_data_fault(
                 format!("database `{name}` has no replicas")
             } else {
                 format!(
-                    "database `{name}` has {replicas} replicas (0 to {}), not {k}",
+                    "database `{name}` has {replicas} replica{} (0 to {}), not {k}",
+                    if replicas == 1 { "" } else { "s" },
                     replicas - 1
                 )
             },

@@ -51,7 +51,7 @@ use super::balancer::{BackendInfo, Balancer};
 use super::client::{Backoff, Bulkhead, CircuitBreaker, RetryBudget};
 use super::config::{AccessKind, FaultTarget, FleetConfig, HedgeConfig, KeyPopularity, LoadConfig};
 use super::data::cache::{KeyCache, Lookup};
-use super::data::config::{Degrade, ReadPolicy};
+use super::data::config::{Degrade, ReadPolicy, Topology};
 use super::data::runtime::{
     CacheNode, DataState, Database, FailoverPhase, QueryRng, unit as query_unit,
 };
@@ -211,7 +211,8 @@ pub enum Event {
         database: u16,
         /// Shard index.
         shard: u16,
-        /// 0 detect, 1 promotion done, 2 repoint done.
+        /// Low two bits: 0 detect, 1 promotion done, 2 repoint done; for a
+        /// repoint, the incident's index above them.
         step: u32,
     },
 }
@@ -291,6 +292,13 @@ struct Attempt {
     db_epoch: u32,
     db_demand: SimDuration,
     db_write: bool,
+    /// When the primary acknowledged this query's write.
+    db_acked: SimTime,
+    /// This read's snapshot (taken when its service started) missed the
+    /// newest acknowledged write to its key, and that write was the
+    /// reader's population's own.
+    db_stale: bool,
+    db_ryw: bool,
     /// This query missed the cache (fill it when the answer comes).
     cache_miss: bool,
     query_result: QueryResult,
@@ -352,6 +360,9 @@ impl Default for Attempt {
             db_epoch: 0,
             db_demand: SimDuration::ZERO,
             db_write: false,
+            db_acked: SimTime::ZERO,
+            db_stale: false,
+            db_ryw: false,
             cache_miss: false,
             query_result: QueryResult::Db,
             degraded: false,
@@ -1656,14 +1667,16 @@ impl FleetModel {
             return;
         };
         let write = cc.kind == AccessKind::Write;
+        // The cache's luck is the query's first draw, so `on_db_reply`
+        // sees the same one when it decides whether a stale copy exists.
         let mut rng = QueryRng::new(at.data_seed, u32::from(at.query));
+        let u = query_unit(&mut rng);
         let dbc = &self.config.databases[data.database];
         let demand = if write {
             dbc.write_time.sample_duration(&mut rng)
         } else {
             dbc.read_time.sample_duration(&mut rng)
         };
-        let u = query_unit(&mut rng);
         let measuring = self.measuring;
         let mut start = now;
         let mut cache_miss = false;
@@ -1711,7 +1724,15 @@ impl FleetModel {
         if measuring {
             shard.queries += 1;
         }
-        let node = if write {
+        let active = matches!(
+            self.config.databases[d].topology,
+            Topology::ActiveActive { .. }
+        );
+        let node = if active {
+            let lat = &self.config.inter_region_latency;
+            let intra = self.config.intra_region_latency;
+            shard.pick_active(r, |to| if to == r { intra } else { lat[r][to] })
+        } else if write {
             shard.routed_primary
         } else {
             match self.config.databases[d].reads {
@@ -1776,7 +1797,9 @@ impl FleetModel {
         let shard = &self.data.databases[d].shards[s];
         let node = &shard.nodes[n];
         let back = self.data_latency(node.region, r);
-        if !node.up() || (shard.phase == FailoverPhase::Promoting && n == shard.primary) {
+        let active = matches!(dbc.topology, Topology::ActiveActive { .. });
+        if !node.up() || (!active && shard.phase == FailoverPhase::Promoting && n == shard.primary)
+        {
             // A dead host (or a fenced old primary): the connection attempt
             // times out.
             let t = after(
@@ -1790,7 +1813,7 @@ impl FleetModel {
             self.query_fails(a, t, sched);
             return;
         }
-        if write && n != shard.primary {
+        if write && !active && n != shard.primary {
             // Writes to a replica (before the instances are re-pointed, or
             // to a demoted primary): "read-only transaction".
             self.query_fails(a, after(now, back), sched);
@@ -1802,6 +1825,7 @@ impl FleetModel {
         if node.busy < workers {
             node.busy += 1;
             node.busy_tw.increment(now);
+            self.take_snapshot(a, d, s, n, now);
             sched.schedule_at(after(now, demand), Event::DbDone { attempt: a });
         } else if capacity.is_none_or(|c| (node.queue.len() as u32) < c) {
             node.queue.push_back(a);
@@ -1809,6 +1833,38 @@ impl FleetModel {
             // Too many connections.
             self.query_fails(a, after(now, back), sched);
         }
+    }
+
+    /// A read's service starts on node `n`: it sees what the node has
+    /// applied now (a statement snapshot), so writes acknowledged while it
+    /// runs do not make it stale.
+    fn take_snapshot(&mut self, a: u32, d: usize, s: usize, n: usize, now: SimTime) {
+        let at = &self.attempts.items[a as usize];
+        if at.db_write {
+            return;
+        }
+        let (key, pop) = (at.key, at.pop);
+        let (stale, ryw) = match self.config.databases[d].topology {
+            Topology::ActiveActive { sync_interval } => {
+                let inter = &self.config.inter_region_latency;
+                let intra = self.config.intra_region_latency;
+                let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+                self.data.databases[d].shards[s].aa_read_staleness(
+                    n,
+                    key,
+                    pop,
+                    now,
+                    sync_interval,
+                    &latency,
+                )
+            }
+            Topology::PrimaryReplica => {
+                self.data.databases[d].shards[s].read_staleness(n, key, pop, now)
+            }
+        };
+        let at = &mut self.attempts.items[a as usize];
+        at.db_stale = stale;
+        at.db_ryw = ryw;
     }
 
     fn on_db_done(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
@@ -1840,6 +1896,7 @@ impl FleetModel {
         if let Some(next) = node.queue.pop_front() {
             let demand = self.attempts.items[next as usize].db_demand;
             self.attempts.items[next as usize].db_epoch = node.epoch;
+            self.take_snapshot(next, d, s, n, now);
             sched.schedule_at(after(now, demand), Event::DbDone { attempt: next });
         } else {
             node.busy -= 1;
@@ -1856,15 +1913,29 @@ impl FleetModel {
             let intra = self.config.intra_region_latency;
             let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
             let db = &mut self.data.databases[d];
-            let acked = db.shards[s].commit(key, p as u32, now, dbc, &latency, &mut db.rng, pin);
+            let acked = match dbc.topology {
+                Topology::ActiveActive { sync_interval } => {
+                    if db.shards[s].aa_commit(n, key, p as u32, now, sync_interval, &latency)
+                        && measuring
+                    {
+                        db.conflicts += 1;
+                    }
+                    now
+                }
+                Topology::PrimaryReplica => {
+                    db.shards[s].commit(key, p as u32, now, dbc, &latency, &mut db.rng, pin)
+                }
+            };
             if measuring {
                 db.writes += 1;
                 db.shards[s].nodes[n].writes += 1;
             }
+            self.attempts.items[a as usize].db_acked = acked;
             acked
         } else {
+            let at = &self.attempts.items[a as usize];
+            let (stale, ryw) = (at.db_stale, at.db_ryw);
             let db = &mut self.data.databases[d];
-            let (stale, ryw) = db.shards[s].read_staleness(n, key, p as u32, now);
             if measuring {
                 db.reads += 1;
                 db.shards[s].nodes[n].reads += 1;
@@ -1899,6 +1970,26 @@ impl FleetModel {
         };
         let at = &self.attempts.items[a as usize];
         let (result, write, cache_miss) = (at.query_result, at.db_write, at.cache_miss);
+        if result == QueryResult::Db && write {
+            // A primary that died before acknowledging (a sync or semi-sync
+            // write still waiting for its replicas) never answers: the
+            // connection resets, and the write was not acknowledged.
+            let (s, n, epoch, acked) = (
+                at.db_shard as usize,
+                at.db_node as usize,
+                at.db_epoch,
+                at.db_acked,
+            );
+            let node = &self.data.databases[data.database].shards[s].nodes[n];
+            if node.epoch != epoch && node.died_at < acked {
+                self.attempts.items[a as usize].query_result = QueryResult::Unavailable;
+                if self.measuring {
+                    self.data.databases[data.database].failed += 1;
+                }
+                self.complete_at_instance(a, Answer::DbError, now, sched);
+                return;
+            }
+        }
         match result {
             QueryResult::Db => {
                 if cache_miss
@@ -1927,7 +2018,10 @@ impl FleetModel {
                         Degrade::Error => false,
                         Degrade::Stale => stale(self),
                         Degrade::Default => true,
-                        Degrade::StaleThenDefault => stale(self) || true,
+                        Degrade::StaleThenDefault => {
+                            stale(self);
+                            true
+                        }
                     };
                 if !served {
                     self.complete_at_instance(a, Answer::DbError, now, sched);
@@ -1962,6 +2056,10 @@ impl FleetModel {
         sched: &mut Scheduler<Event>,
     ) {
         let has_failover = self.config.databases[d].failover.is_some();
+        let active = matches!(
+            self.config.databases[d].topology,
+            Topology::ActiveActive { .. }
+        );
         let dbc = &self.config.databases[d];
         let check = dbc.failover.map_or((SimDuration::from_secs(5), 3), |f| {
             (f.check_interval, f.failures)
@@ -1985,6 +2083,7 @@ impl FleetModel {
             // connection reset, queries in service see the epoch change.
             let node = &mut shard.nodes[n];
             node.epoch = node.epoch.wrapping_add(1);
+            node.died_at = now;
             node.busy_tw.set(now, 0);
             node.busy = 0;
             let queued: Vec<u32> = node.queue.drain(..).collect();
@@ -2000,7 +2099,19 @@ impl FleetModel {
             let first = now.as_nanos().div_ceil(interval.as_nanos()) * interval.as_nanos();
             let detect = SimTime::from_nanos(first)
                 + SimDuration::from_nanos(interval.as_nanos() * u64::from(failures - 1));
-            if n == shard.primary && shard.phase != FailoverPhase::Promoting {
+            if active {
+                // Every node is a primary: its unshipped writes are lost;
+                // callers move to another node when checks notice.
+                shard.aa_node_died(n, now);
+                sched.schedule_at(
+                    detect,
+                    Event::DbPoolCheck {
+                        database: ids.0,
+                        shard: ids.1,
+                        node: n as u32,
+                    },
+                );
+            } else if n == shard.primary && shard.phase != FailoverPhase::Promoting {
                 shard.primary_died(now);
                 if has_failover {
                     sched.schedule_at(
@@ -2028,7 +2139,7 @@ impl FleetModel {
             let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
             let db = &mut self.data.databases[d];
             let shard = &mut db.shards[s];
-            if !(n == shard.primary && shard.phase == FailoverPhase::Promoting) {
+            if !active && !(n == shard.primary && shard.phase == FailoverPhase::Promoting) {
                 shard.node_recovered(n, now, dbc, &latency, &mut db.rng);
             }
             // Back in the read pool at the next passing check.
@@ -2067,7 +2178,9 @@ impl FleetModel {
             shard: s as u16,
             step,
         };
-        match step {
+        // The low two bits are the step; a repoint carries the index of the
+        // incident whose promotion it completes above them.
+        match step & 3 {
             0 => {
                 // Detection: only if the primary is still dead.
                 if shard.primary_died.is_none() || shard.phase == FailoverPhase::Promoting {
@@ -2094,16 +2207,21 @@ impl FleetModel {
                     // until now, it rejoins as a replica.
                     shard.node_recovered(old, now, dbc, &latency, &mut db.rng);
                 }
-                sched.schedule_at(after(now, f.repoint), next(2));
+                let incident = shard.incidents.len().saturating_sub(1) as u32;
+                sched.schedule_at(after(now, f.repoint), next(2 | (incident << 2)));
             }
             _ => {
-                if shard.phase != FailoverPhase::Repointing {
-                    return; // the new primary died meanwhile
+                // Instances now use the node this incident promoted (even if
+                // it has died since: a newer incident is then under way).
+                let Some(inc) = shard.incidents.get_mut((step >> 2) as usize) else {
+                    return;
+                };
+                inc.repointed = Some(now);
+                if let Some(node) = inc.promoted_node {
+                    shard.routed_primary = node;
                 }
-                shard.routed_primary = shard.primary;
-                shard.phase = FailoverPhase::Steady;
-                if let Some(inc) = shard.incidents.last_mut() {
-                    inc.repointed = Some(now);
+                if shard.phase == FailoverPhase::Repointing {
+                    shard.phase = FailoverPhase::Steady;
                 }
             }
         }
@@ -2858,10 +2976,22 @@ impl FleetModel {
     }
 
     fn close_bucket(&mut self, now: SimTime) {
-        for db in &mut self.data.databases {
+        let inter = &self.config.inter_region_latency;
+        let intra = self.config.intra_region_latency;
+        let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+        for (d, db) in self.data.databases.iter_mut().enumerate() {
+            let active = matches!(
+                self.config.databases[d].topology,
+                Topology::ActiveActive { .. }
+            );
             for shard in &mut db.shards {
                 for n in 0..shard.nodes.len() {
-                    let lag = shard.lag(n, now).as_secs_f64();
+                    let lag = if active {
+                        shard.aa_lag(n, now, &latency)
+                    } else {
+                        shard.lag(n, now)
+                    }
+                    .as_secs_f64();
                     let node = &mut shard.nodes[n];
                     node.lag_series.push(lag);
                     // A dead node keeps falling behind (the series shows
@@ -2956,6 +3086,7 @@ impl FleetModel {
             db.failed = 0;
             db.stale_reads = 0;
             db.ryw_violations = 0;
+            db.conflicts = 0;
             for shard in &mut db.shards {
                 shard.queries = 0;
                 for node in &mut shard.nodes {

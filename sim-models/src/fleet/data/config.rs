@@ -61,11 +61,28 @@ pub struct FailoverConfig {
     pub repoint: SimDuration,
 }
 
-/// One database cluster: per shard, a primary and its replicas.
+/// How a database's nodes share writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// Per shard, one primary takes the writes; replicas follow it.
+    PrimaryReplica,
+    /// Every node takes writes from its region and ships its new writes to
+    /// the others every `sync_interval` (seed 003's CRDT mesh):
+    /// last-writer-wins, conflicts counted.
+    ActiveActive {
+        /// Batch period of the bidirectional sync.
+        sync_interval: SimDuration,
+    },
+}
+
+/// One database cluster: per shard, a primary and its replicas (or, active-
+/// active, one writable node per region).
 #[derive(Clone, Debug)]
 pub struct DatabaseConfig {
     /// Name, referenced by request classes and faults.
     pub name: String,
+    /// Primary/replica or active-active.
+    pub topology: Topology,
     /// Per shard, the region of each node: node 0 starts as the primary,
     /// the rest are replicas.
     pub shard_nodes: Vec<Vec<usize>>,

@@ -10,12 +10,12 @@ use sim_core::{Distribution, SimDuration};
 use super::cache::CacheModel;
 use super::config::{
     CacheConfig, ClassDataConfig, DatabaseConfig, Degrade, FailoverConfig, ReadPolicy,
-    ReplicationMode,
+    ReplicationMode, Topology,
 };
 use super::shard::ShardStrategy;
 use super::spec::{
     CacheSpec, DatabaseSpec, DegradeSpec, ReadsSpec, ReplicasSpec, ReplicationSpec,
-    ShardStrategySpec,
+    ShardStrategySpec, TopologySpec,
 };
 use crate::fleet::config::{KeyPopularity, PopulationConfig};
 use crate::fleet::lower::Check;
@@ -257,6 +257,78 @@ fn lower_database(
         .and_then(|s| s.strategy)
         .unwrap_or(ShardStrategySpec::Hash);
     let geo = strategy_spec == ShardStrategySpec::Geo;
+    let active = spec.topology == Some(TopologySpec::ActiveActive);
+    // Active-active: one writable node per listed region.
+    let aa_regions: Option<Vec<usize>> = if active {
+        for (field, given) in [
+            ("primary", spec.primary.is_some()),
+            ("replicas", spec.replicas.is_some()),
+            ("reads", spec.reads.is_some()),
+            ("read_your_writes_pin", spec.read_your_writes_pin.is_some()),
+            ("replication", spec.replication.is_some()),
+            ("replication_delay", spec.replication_delay.is_some()),
+            ("apply_time", spec.apply_time.is_some()),
+            ("failover", spec.failover.is_some()),
+        ] {
+            if given {
+                c.add(
+                    format!("{dp}.{field}"),
+                    "does not apply to an `active_active` database (a writable node in \
+                     each of `regions`, synchronised every `sync_interval`)",
+                );
+            }
+        }
+        if geo {
+            c.add(
+                format!("{dp}.shards.strategy"),
+                "`geo` sharding does not apply to an `active_active` database",
+            );
+        }
+        match &spec.regions {
+            Some(list) if !list.is_empty() && list.len() <= MAX_NODES_PER_DATABASE => Some(
+                list.iter()
+                    .enumerate()
+                    .map(|(i, name)| {
+                        region_ref(c, &format!("{dp}.regions[{i}]"), name, region_index)
+                    })
+                    .collect(),
+            ),
+            Some(list) if list.is_empty() => {
+                c.add(format!("{dp}.regions"), "list at least one region");
+                None
+            }
+            Some(list) => {
+                c.add(
+                    format!("{dp}.regions"),
+                    format!(
+                        "{} regions, more than the {MAX_NODES_PER_DATABASE} allowed",
+                        list.len()
+                    ),
+                );
+                None
+            }
+            None => {
+                c.add(
+                    format!("{dp}.regions"),
+                    "an `active_active` database needs the regions that hold its nodes",
+                );
+                None
+            }
+        }
+    } else {
+        for (field, given) in [
+            ("regions", spec.regions.is_some()),
+            ("sync_interval", spec.sync_interval.is_some()),
+        ] {
+            if given {
+                c.add(
+                    format!("{dp}.{field}"),
+                    "applies only to `topology = \"active_active\"`",
+                );
+            }
+        }
+        None
+    };
     // Shard count and, for geo, each shard's home region.
     let mut shard_regions: Option<Vec<usize>> = None;
     let mut count = 1u64;
@@ -319,7 +391,7 @@ fn lower_database(
             );
         }
     }
-    let primary = match (&spec.primary, geo) {
+    let primary = match (&spec.primary, geo || active) {
         (Some(name), false) => region_ref(c, &format!("{dp}.primary"), name, region_index),
         (None, false) => {
             c.add(
@@ -328,7 +400,7 @@ fn lower_database(
             );
             0
         }
-        (Some(_), true) => {
+        (Some(_), true) if !active => {
             c.add(
                 format!("{dp}.primary"),
                 "with `geo` sharding each shard's primary is in its region \
@@ -336,6 +408,7 @@ fn lower_database(
             );
             0
         }
+        (Some(_), true) => 0,
         (None, true) => 0,
     };
     // Replicas: a count in the primary's region, or one region each.
@@ -382,7 +455,7 @@ fn lower_database(
             }
         }
     };
-    let nodes_per_shard = 1 + replicas.len();
+    let nodes_per_shard = aa_regions.as_ref().map_or(1 + replicas.len(), Vec::len);
     if (count as usize).saturating_mul(nodes_per_shard) > MAX_NODES_PER_DATABASE {
         c.add(
             format!("{dp}.shards.count"),
@@ -395,6 +468,9 @@ fn lower_database(
     }
     let shard_nodes: Vec<Vec<usize>> = (0..count as usize)
         .map(|s| {
+            if let Some(rs) = &aa_regions {
+                return rs.clone();
+            }
             let home = shard_regions.as_ref().map_or(primary, |rs| rs[s]);
             std::iter::once(home)
                 .chain(replicas.iter().map(|r| r.unwrap_or(home)))
@@ -465,7 +541,7 @@ fn lower_database(
             "applies only with `reads = \"read_your_writes\"`",
         );
     }
-    if replicas.is_empty() && reads != ReadPolicy::Primary {
+    if replicas.is_empty() && reads != ReadPolicy::Primary && !active {
         c.add(
             format!("{dp}.reads"),
             "reads go to replicas, but the database has none (`replicas`)",
@@ -476,7 +552,7 @@ fn lower_database(
         ReplicationSpec::SemiSync => ReplicationMode::SemiSync,
         ReplicationSpec::Sync => ReplicationMode::Sync,
     };
-    let failover = spec.failover.as_ref().map(|f| {
+    let failover = spec.failover.as_ref().filter(|_| !active).map(|f| {
         let fp = format!("{dp}.failover");
         if replicas.is_empty() {
             c.add(
@@ -501,8 +577,20 @@ fn lower_database(
             }),
         }
     });
+    let topology = if active {
+        Topology::ActiveActive {
+            sync_interval: c.opt_positive_time(
+                &format!("{dp}.sync_interval"),
+                spec.sync_interval,
+                SimDuration::from_millis(100),
+            ),
+        }
+    } else {
+        Topology::PrimaryReplica
+    };
     DatabaseConfig {
         name: spec.name.clone(),
+        topology,
         shard_nodes,
         sharding,
         workers: spec.workers.map_or(64, |w| {

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use sim_core::{SimDuration, SimTime};
 
+use super::config::Topology;
 use crate::fleet::config::{FaultTarget, FleetConfig};
 use crate::fleet::model::FleetModel;
 
@@ -31,7 +32,9 @@ pub struct DataReport {
 pub struct DatabaseReport {
     /// Its name.
     pub name: String,
-    /// `async`, `semi_sync` or `sync`.
+    /// `primary_replica` or `active_active`.
+    pub topology: String,
+    /// `async`, `semi_sync` or `sync` (active-active: `async`, in batches).
     pub replication: String,
     /// Reads answered.
     pub reads: u64,
@@ -48,6 +51,9 @@ pub struct DatabaseReport {
     /// Stale reads whose missing write came from the reader's own
     /// population.
     pub read_your_writes_violations: u64,
+    /// Active-active: writes that overwrote a concurrent write from another
+    /// region's node (last writer wins).
+    pub conflicts: u64,
     /// Share of the queries that went to the busiest shard.
     pub hottest_shard_share: f64,
     /// Failovers completed (promotions).
@@ -194,7 +200,9 @@ pub(crate) fn data_report(
                         .map(|(n, node)| NodeReport {
                             node: n,
                             region: config.regions[node.region].name.clone(),
-                            role: if n == shard.primary {
+                            role: if matches!(dc.topology, Topology::ActiveActive { .. }) {
+                                "active"
+                            } else if n == shard.primary {
                                 "primary"
                             } else {
                                 "replica"
@@ -217,7 +225,13 @@ pub(crate) fn data_report(
             let incidents = db.shards.iter().flat_map(|s| &s.incidents);
             DatabaseReport {
                 name: dc.name.clone(),
+                topology: match dc.topology {
+                    Topology::PrimaryReplica => "primary_replica",
+                    Topology::ActiveActive { .. } => "active_active",
+                }
+                .into(),
                 replication: dc.replication.name().into(),
+                conflicts: db.conflicts,
                 reads: db.reads,
                 writes: db.writes,
                 failed_queries: db.failed,
@@ -301,7 +315,9 @@ pub(crate) fn incidents(model: &FleetModel, config: &FleetConfig) -> Vec<Inciden
             // Database incidents this fault caused: the primaries that died
             // at its start (its own target, or every primary in its region).
             let db_incidents: Vec<_> = match fc.target {
-                FaultTarget::DatabasePrimary(..) | FaultTarget::Region(_) => model
+                FaultTarget::DatabasePrimary(..)
+                | FaultTarget::DatabaseReplica(..)
+                | FaultTarget::Region(_) => model
                     .data
                     .databases
                     .iter()
@@ -311,7 +327,10 @@ pub(crate) fn incidents(model: &FleetModel, config: &FleetConfig) -> Vec<Inciden
                 _ => Vec::new(),
             };
             let first = db_incidents.first();
-            let (detection, promotion, routing) = match (fc.target, first) {
+            // A database failover's timeline when there was one, else (a
+            // region without one) GeoDNS's detection and TTL.
+            let failover = first.filter(|i| i.detected.is_some());
+            let (detection, promotion, routing) = match (fc.target, failover) {
                 (FaultTarget::Region(_) | FaultTarget::Balancer(_), None) => {
                     let d = model.fault_detected[f].map(|t| t.saturating_since(start));
                     (d.map(secs), None, d.map(|_| secs(config.dns.ttl)))

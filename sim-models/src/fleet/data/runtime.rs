@@ -29,10 +29,10 @@ use std::convert::Infallible;
 
 use rand::TryRng;
 use sim_core::stats::TimeWeighted;
-use sim_core::{SimDuration, SimTime, StreamRng};
+use sim_core::{Distribution, SimDuration, SimTime, StreamRng};
 
 use super::cache::{KeyCache, KeyMap};
-use super::config::{DatabaseConfig, ReplicationMode};
+use super::config::{DatabaseConfig, ReplicationMode, Topology};
 use super::shard::ShardRouter;
 
 /// A pinned, cheap generator for the per-query draws, seeded from the
@@ -92,6 +92,12 @@ pub(crate) struct DbNode {
     pub(crate) down_faults: u16,
     /// Bumped when it goes down: queries it held are orphaned.
     pub(crate) epoch: u32,
+    /// When it last went down.
+    pub(crate) died_at: SimTime,
+    /// Active-active: its sync boundaries are `sync_phase + k·interval`
+    /// (nodes are not in lockstep: each has its own phase, drawn at the
+    /// start).
+    pub(crate) sync_phase: SimDuration,
     /// Whether readers still send it reads (a dead replica stays in the
     /// pool until the health checks notice).
     pub(crate) in_read_pool: bool,
@@ -134,6 +140,8 @@ impl DbNode {
             region,
             down_faults: 0,
             epoch: 0,
+            died_at: SimTime::ZERO,
+            sync_phase: SimDuration::ZERO,
             in_read_pool: true,
             busy: 0,
             queue: VecDeque::new(),
@@ -189,6 +197,34 @@ struct KeyWrite {
     commit: SimTime,
 }
 
+/// Active-active: the newest write to a key.
+#[derive(Clone, Copy, Debug)]
+struct AaWrite {
+    origin: u32,
+    pop: u32,
+    commit: SimTime,
+}
+
+/// Active-active: the writes a node took between two sync boundaries.
+#[derive(Clone, Copy, Debug)]
+struct Batch {
+    /// When the batch ships (the first sync boundary at or after its
+    /// writes).
+    ships: SimTime,
+    /// Its oldest write's commit.
+    oldest: SimTime,
+    writes: u64,
+}
+
+/// The first sync boundary at or after `t` of a node whose boundaries
+/// are `phase + k·interval`.
+fn boundary(t: SimTime, interval: SimDuration, phase: SimDuration) -> SimTime {
+    let i = interval.as_nanos().max(1);
+    let p = phase.as_nanos() % i;
+    let shifted = t.as_nanos().saturating_sub(p);
+    SimTime::from_nanos(shifted.div_ceil(i).saturating_mul(i).saturating_add(p)).max(t)
+}
+
 /// Where a shard's failover stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FailoverPhase {
@@ -210,6 +246,8 @@ pub(crate) struct PrimaryIncident {
     pub(crate) detected: Option<SimTime>,
     /// When a replica finished promotion.
     pub(crate) promoted: Option<SimTime>,
+    /// The node promoted.
+    pub(crate) promoted_node: Option<usize>,
     /// When instances started writing to the new primary.
     pub(crate) repointed: Option<SimTime>,
     /// When the old primary came back (without a failover in between).
@@ -245,6 +283,10 @@ pub(crate) struct Shard {
     pub(crate) queries: u64,
     /// Round-robin position among replicas for reads.
     rr: usize,
+    /// Active-active: the newest write per key, and each node's recent
+    /// batches.
+    aa_keys: KeyMap<AaWrite>,
+    aa_batches: Vec<VecDeque<Batch>>,
 }
 
 impl Shard {
@@ -262,6 +304,8 @@ impl Shard {
             incidents: Vec::new(),
             queries: 0,
             rr: 0,
+            aa_keys: KeyMap::default(),
+            aa_batches: vec![VecDeque::new(); regions.len()],
         }
     }
 
@@ -275,6 +319,176 @@ impl Shard {
         self.keys
             .get(&key)
             .is_some_and(|w| !self.lost(w.lsn) && w.commit + pin > now)
+    }
+
+    /// Active-active: the node a caller in `region` uses — its region's node
+    /// while it is in the pool, else the nearest node in the pool, else its
+    /// region's node anyway (the query will fail).
+    pub(crate) fn pick_active(
+        &self,
+        region: usize,
+        latency: impl Fn(usize) -> SimDuration,
+    ) -> usize {
+        let n = self.nodes.len();
+        let local = (0..n).find(|&i| self.nodes[i].region == region);
+        if let Some(i) = local
+            && self.nodes[i].in_read_pool
+        {
+            return i;
+        }
+        (0..n)
+            .filter(|&i| self.nodes[i].in_read_pool)
+            .min_by_key(|&i| (latency(self.nodes[i].region), i))
+            .or(local)
+            .unwrap_or(0)
+    }
+
+    /// Active-active: when a write committed on `origin` at `commit` is
+    /// visible on node `at`: at once on its own node, else when its batch
+    /// ships plus the latency between them; never if its node died before
+    /// shipping it.
+    fn aa_visible_at(
+        &self,
+        origin: usize,
+        commit: SimTime,
+        at: usize,
+        interval: SimDuration,
+        latency: &dyn Fn(usize, usize) -> SimDuration,
+    ) -> SimTime {
+        if origin == at {
+            return commit;
+        }
+        let node = &self.nodes[origin];
+        let ships = boundary(commit, interval, node.sync_phase);
+        if node.died_at >= commit && ships > node.died_at && node.died_at > SimTime::ZERO {
+            return SimTime::MAX;
+        }
+        ships + latency(node.region, self.nodes[at].region)
+    }
+
+    /// Whether the write `w` was lost with its node (never shipped).
+    fn aa_lost(&self, w: &AaWrite, interval: SimDuration) -> bool {
+        let node = &self.nodes[w.origin as usize];
+        node.died_at > SimTime::ZERO
+            && node.died_at >= w.commit
+            && boundary(w.commit, interval, node.sync_phase) > node.died_at
+    }
+
+    /// Active-active: commits a write of `key` by `pop` on node `n` at
+    /// `now`; true when it conflicts with a concurrent write from another
+    /// node (one this node had not yet seen): last writer wins.
+    pub(crate) fn aa_commit(
+        &mut self,
+        n: usize,
+        key: u64,
+        pop: u32,
+        now: SimTime,
+        interval: SimDuration,
+        latency: &dyn Fn(usize, usize) -> SimDuration,
+    ) -> bool {
+        let conflict = self.aa_keys.get(&key).is_some_and(|w| {
+            w.origin as usize != n
+                && !self.aa_lost(w, interval)
+                && self.aa_visible_at(w.origin as usize, w.commit, n, interval, latency) > now
+        });
+        self.aa_keys.insert(
+            key,
+            AaWrite {
+                origin: n as u32,
+                pop,
+                commit: now,
+            },
+        );
+        let ships = boundary(now, interval, self.nodes[n].sync_phase);
+        let batches = &mut self.aa_batches[n];
+        match batches.back_mut() {
+            Some(b) if b.ships == ships => b.writes += 1,
+            _ => batches.push_back(Batch {
+                ships,
+                oldest: now,
+                writes: 1,
+            }),
+        }
+        // Keep the batches still travelling somewhere (a few intervals).
+        let horizon = (0..self.nodes.len())
+            .map(|j| latency(self.nodes[n].region, self.nodes[j].region))
+            .max()
+            .unwrap_or(SimDuration::ZERO);
+        while batches.len() > 1 && batches[0].ships + horizon < now {
+            batches.pop_front();
+        }
+        conflict
+    }
+
+    /// Active-active: (stale, read-your-writes violation) of a read of
+    /// `key` by `pop` on node `n` at `now`.
+    pub(crate) fn aa_read_staleness(
+        &self,
+        n: usize,
+        key: u64,
+        pop: u32,
+        now: SimTime,
+        interval: SimDuration,
+        latency: &dyn Fn(usize, usize) -> SimDuration,
+    ) -> (bool, bool) {
+        match self.aa_keys.get(&key) {
+            Some(w)
+                if !self.aa_lost(w, interval)
+                    && self.aa_visible_at(w.origin as usize, w.commit, n, interval, latency)
+                        > now =>
+            {
+                (true, w.pop == pop)
+            }
+            _ => (false, false),
+        }
+    }
+
+    /// Active-active: how far node `n` is behind at `now` — since the
+    /// commit of the oldest write elsewhere it cannot see yet.
+    pub(crate) fn aa_lag(
+        &self,
+        n: usize,
+        now: SimTime,
+        latency: &dyn Fn(usize, usize) -> SimDuration,
+    ) -> SimDuration {
+        let mut oldest: Option<SimTime> = None;
+        for (a, batches) in self.aa_batches.iter().enumerate() {
+            if a == n {
+                continue;
+            }
+            let l = latency(self.nodes[a].region, self.nodes[n].region);
+            let dead = self.nodes[a].died_at;
+            if let Some(b) = batches.iter().find(|b| {
+                b.ships + l > now
+                    && b.oldest <= now
+                    && !(dead > SimTime::ZERO && b.oldest <= dead && b.ships > dead)
+            }) {
+                oldest = Some(oldest.map_or(b.oldest, |o: SimTime| o.min(b.oldest)));
+            }
+        }
+        oldest.map_or(SimDuration::ZERO, |o| now.saturating_since(o))
+    }
+
+    /// Active-active: node `n` died at `now`; the writes it had not shipped
+    /// yet are lost (they were acknowledged locally).
+    pub(crate) fn aa_node_died(&mut self, n: usize, now: SimTime) {
+        let (mut lost, mut oldest) = (0, None);
+        for b in &self.aa_batches[n] {
+            if b.ships > now {
+                lost += b.writes;
+                oldest = Some(oldest.map_or(b.oldest, |o: SimTime| o.min(b.oldest)));
+            }
+        }
+        self.incidents.push(PrimaryIncident {
+            died: now,
+            detected: None,
+            promoted: None,
+            promoted_node: None,
+            repointed: None,
+            recovered: None,
+            lost_writes: lost,
+            loss_window: oldest.map_or(SimDuration::ZERO, |o| now.saturating_since(o)),
+        });
     }
 
     /// Picks the node for a read from `region` under a replica policy: an
@@ -456,6 +670,7 @@ impl Shard {
             died: now,
             detected: None,
             promoted: None,
+            promoted_node: None,
             repointed: None,
             recovered: None,
             lost_writes: 0,
@@ -541,6 +756,7 @@ impl Shard {
         }
         if let Some(inc) = self.incidents.last_mut() {
             inc.promoted = Some(now);
+            inc.promoted_node = Some(new);
             inc.lost_writes = lost;
             inc.loss_window = oldest.map_or(SimDuration::ZERO, |o| died.saturating_since(o));
         }
@@ -646,13 +862,24 @@ pub(crate) struct Database {
     pub(crate) writes: u64,
     /// Queries that failed (node down, queue full, read-only node).
     pub(crate) failed: u64,
+    /// Active-active: writes that overwrote a concurrent write from another
+    /// node (last writer wins).
+    pub(crate) conflicts: u64,
 }
 
 impl Database {
     /// Builds the run-time state of `config`.
-    pub(crate) fn new(config: &DatabaseConfig, rng: StreamRng) -> Self {
+    pub(crate) fn new(config: &DatabaseConfig, mut rng: StreamRng) -> Self {
+        let mut shards: Vec<Shard> = config.shard_nodes.iter().map(|n| Shard::new(n)).collect();
+        if let Topology::ActiveActive { sync_interval } = config.topology {
+            let phase = Distribution::uniform(0.0, sync_interval.as_secs_f64())
+                .expect("a positive interval");
+            for node in shards.iter_mut().flat_map(|s| s.nodes.iter_mut()) {
+                node.sync_phase = phase.sample_duration(&mut rng);
+            }
+        }
         Database {
-            shards: config.shard_nodes.iter().map(|n| Shard::new(n)).collect(),
+            shards,
             router: ShardRouter::new(config.sharding.clone(), config.shard_nodes.len()),
             rng,
             stale_reads: 0,
@@ -660,6 +887,7 @@ impl Database {
             reads: 0,
             writes: 0,
             failed: 0,
+            conflicts: 0,
         }
     }
 }

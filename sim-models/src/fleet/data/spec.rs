@@ -14,6 +14,17 @@ use crate::spec::{DistributionSpec, Seconds};
 pub struct DatabaseSpec {
     /// Name, unique among databases; classes name it in `database`.
     pub name: String,
+    /// `primary_replica` (default) or `active_active` (a writable node in
+    /// each of `regions`, synchronised in batches every `sync_interval`).
+    #[serde(default)]
+    pub topology: Option<TopologySpec>,
+    /// With `active_active`: the regions that each hold a node.
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+    /// With `active_active`: how often each node ships its new writes to
+    /// the others (default 100 ms, seed 003's CRDT mesh).
+    #[serde(default)]
+    pub sync_interval: Option<Seconds>,
     /// Region of the primary (of every shard's primary, except with
     /// `geo` sharding).
     #[serde(default)]
@@ -68,6 +79,16 @@ pub struct DatabaseSpec {
     /// Price of one node per hour (default 0).
     #[serde(default)]
     pub hourly_price: Option<f64>,
+}
+
+/// Database topology as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TopologySpec {
+    /// One primary per shard, read replicas.
+    PrimaryReplica,
+    /// A writable node per region, bidirectional async sync.
+    ActiveActive,
 }
 
 /// Replicas as a count or as one region per replica.
