@@ -341,8 +341,10 @@ mod tests {
             c.add(o);
         }
         c.add(Outcome::Ok);
-        assert_eq!(c.total(), 8);
-        assert_eq!(c.errors(), 6);
+        // Nine outcomes plus one more ok; ok and degraded are answers.
+        assert_eq!(c.total(), 10);
+        assert_eq!(c.answered(), 3);
+        assert_eq!(c.errors(), 7);
         let mut d = OutcomeCounts::default();
         d.merge(&c);
         assert_eq!(d, c);

@@ -2139,7 +2139,8 @@ impl FleetModel {
             let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
             let db = &mut self.data.databases[d];
             let shard = &mut db.shards[s];
-            if !active && !(n == shard.primary && shard.phase == FailoverPhase::Promoting) {
+            let fenced = n == shard.primary && shard.phase == FailoverPhase::Promoting;
+            if !active && !fenced {
                 shard.node_recovered(n, now, dbc, &latency, &mut db.rng);
             }
             // Back in the read pool at the next passing check.

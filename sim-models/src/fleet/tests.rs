@@ -157,7 +157,9 @@ fn outcome_names_are_stable() {
             "no_healthy_backend",
             "circuit_open",
             "retry_budget_exhausted",
-            "bulkhead_full"
+            "bulkhead_full",
+            "database_error",
+            "degraded"
         ]
     );
 }
