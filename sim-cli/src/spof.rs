@@ -93,7 +93,7 @@ fn render(r: &StaticSpofReport, name: &str, file: &str) -> String {
     for s in &r.spofs {
         rows.push(vec![
             s.component.clone(),
-            format!("{:?}", s.kind).to_lowercase(),
+            s.kind.name().to_string(),
             list(&s.populations, 4),
         ]);
     }
@@ -237,7 +237,7 @@ fn render_dynamic(d: &DynamicSpofReport) -> String {
         };
         rows.push(vec![
             c.component.clone(),
-            format!("{:?}", c.kind).to_lowercase(),
+            c.kind.name().to_string(),
             if c.static_spof {
                 "SPOF".into()
             } else {

@@ -333,6 +333,59 @@ fn data_tier_scenarios_show_what_they_model() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `fleetsim spof` covers the data tier: a database primary without
+/// failover is a static SPOF and the runs confirm it; a cache is redundant
+/// on paper, but its failure sends every read to a database too small for
+/// them, which the runs show.
+#[test]
+fn spof_covers_databases_and_caches() {
+    let out = fleetsim(&[
+        "spof",
+        "scenarios/data/cache-failure.toml",
+        "--seeds",
+        "1",
+        "--set",
+        "run.duration=150s",
+        "--set",
+        "run.warmup=20s",
+        "--set",
+        "faults=[]",
+        "--at",
+        "40s",
+        "--duration",
+        "60s",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let spofs = r["static"]["spofs"].as_array().unwrap();
+    assert!(
+        spofs
+            .iter()
+            .any(|s| s["component"] == "db products primary"),
+        "{spofs:?}"
+    );
+    let components = r["dynamic"]["components"].as_array().unwrap();
+    let find = |name: &str| {
+        components
+            .iter()
+            .find(|c| c["component"] == name)
+            .unwrap_or_else(|| panic!("{name} not tried: {components:?}"))
+    };
+    let primary = find("db products primary");
+    assert_eq!(primary["static_spof"], true);
+    assert!(
+        primary["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("SPOF confirmed")
+    );
+    let cache = find("cache redis@us-east");
+    assert_eq!(cache["kind"], "cache");
+    assert!(cache["extra_failed_requests"]["mean"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn fleet_runs_are_reproducible_and_check_says_so() {
     let args = [

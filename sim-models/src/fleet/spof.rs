@@ -38,6 +38,7 @@ use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
 use super::config::FleetConfig;
+use super::data::config::{ReadPolicy, Topology as DbTopology};
 
 /// What kind of component a graph node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -55,6 +56,48 @@ pub enum ComponentKind {
     Group,
     /// One instance.
     Instance,
+    /// A database shard's primary (active-active: one region's node).
+    DatabasePrimary,
+    /// One replica of a database shard.
+    DatabaseReplica,
+    /// A cache's node in one region.
+    Cache,
+}
+
+impl ComponentKind {
+    /// The kind's name in reports (`database_primary`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ComponentKind::Dns => "dns",
+            ComponentKind::Region => "region",
+            ComponentKind::Balancer => "balancer",
+            ComponentKind::Zone => "zone",
+            ComponentKind::Group => "group",
+            ComponentKind::Instance => "instance",
+            ComponentKind::DatabasePrimary => "database_primary",
+            ComponentKind::DatabaseReplica => "database_replica",
+            ComponentKind::Cache => "cache",
+        }
+    }
+}
+
+/// The name of database `d`'s shard-`s` primary in both analyses (an
+/// active-active database's node in region `r` instead).
+pub fn database_node_name(config: &FleetConfig, d: usize, s: usize, node: usize) -> String {
+    let dc = &config.databases[d];
+    let shard = if dc.shard_nodes.len() > 1 {
+        format!("[{s}]")
+    } else {
+        String::new()
+    };
+    match dc.topology {
+        DbTopology::ActiveActive { .. } => format!(
+            "db {}{shard}@{}",
+            dc.name, config.regions[dc.shard_nodes[s][node]].name
+        ),
+        DbTopology::PrimaryReplica if node == 0 => format!("db {}{shard} primary", dc.name),
+        DbTopology::PrimaryReplica => format!("db {}{shard} replica#{}", dc.name, node - 1),
+    }
 }
 
 /// A node of the topology graph.
@@ -314,6 +357,17 @@ pub fn analyze(config: &FleetConfig) -> StaticSpofReport {
             *components.entry(key).or_default() += 1;
         }
     }
+    for dc in &config.databases {
+        let nodes: usize = dc.node_count();
+        let primaries = match dc.topology {
+            DbTopology::ActiveActive { .. } => nodes,
+            DbTopology::PrimaryReplica => dc.shard_nodes.len(),
+        };
+        *components.entry("database_primary".into()).or_default() += primaries;
+        if nodes > primaries {
+            *components.entry("database_replica".into()).or_default() += nodes - primaries;
+        }
+    }
     // GeoDNS answers every population's first lookup: it cuts off every
     // population that could be served at all.
     let served: Vec<String> = (topo.populations.iter().enumerate())
@@ -342,6 +396,43 @@ pub fn analyze(config: &FleetConfig) -> StaticSpofReport {
                 kind,
                 populations: cut,
             });
+        }
+    }
+    // The data tier, by rule rather than by graph: a shard's primary that
+    // nothing replaces (no failover or no replica to promote; an
+    // active-active database with a single region) cuts off the
+    // populations whose classes need it — writers always, readers when
+    // reads go to the primary or there is no replica. Replicas and caches
+    // never do alone: reads fall back to the primary or the database.
+    for (d, dc) in config.databases.iter().enumerate() {
+        for s in 0..dc.shard_nodes.len() {
+            let nodes = dc.shard_nodes[s].len();
+            let replaceable = match dc.topology {
+                DbTopology::ActiveActive { .. } => nodes > 1,
+                DbTopology::PrimaryReplica => dc.failover.is_some() && nodes > 1,
+            };
+            if replaceable {
+                continue;
+            }
+            let needs = |class: &super::config::ClassConfig| {
+                class.data.is_some_and(|x| x.database == d)
+                    && (class.kind == super::config::AccessKind::Write
+                        || nodes == 1
+                        || dc.reads == ReadPolicy::Primary)
+            };
+            let cut: Vec<String> = (topo.populations.iter().enumerate())
+                .filter(|&(p, &pop)| {
+                    topo.reaches(pop, None) && config.populations[p].classes.iter().any(needs)
+                })
+                .map(|(p, _)| config.populations[p].name.clone())
+                .collect();
+            if !cut.is_empty() {
+                spofs.push(SpofFinding {
+                    component: database_node_name(config, d, s, 0),
+                    kind: ComponentKind::DatabasePrimary,
+                    populations: cut,
+                });
+            }
         }
     }
     spofs.sort_by(|a, b| {
@@ -377,6 +468,11 @@ pub fn analyze(config: &FleetConfig) -> StaticSpofReport {
         "structural only: capacity is ignored (N+1 that is not enough once a zone fails shows only when the fault is simulated)".to_string(),
         "clients keep cached DNS answers for the TTL, so a DNS outage cuts populations off only as their answers expire".to_string(),
     ];
+    if !config.databases.is_empty() {
+        notes.push(
+            "the data tier is checked by rule: a shard primary that no failover replaces is a SPOF for the populations whose classes need it (it cuts off those classes' requests, not the population's others); replicas and caches never are alone".into(),
+        );
+    }
     if (config.regions.iter()).any(|r| r.groups.iter().any(|g| g.autoscaling.is_some())) {
         notes.push(
             "autoscaled groups count their starting instances; the autoscaler may add more (in the zones with the fewest)".into(),
@@ -427,6 +523,67 @@ mod tests {
         load_fleet_scenario(&text, Format::Toml, &[], &|_| Err("no files".into()))
             .unwrap_or_else(|e| panic!("{e}\n{text}"))
             .config
+    }
+
+    /// One region, one population whose only class `kind`s through
+    /// database `db` (given as its TOML table body).
+    fn with_database(kind: &str, db: &str) -> FleetConfig {
+        let text = format!(
+            "[run]\nduration = \"1min\"\n[[instance_types]]\nname = \"t\"\nworkers = 1\nhourly_price = 0.1\n\
+             [[regions]]\nname = \"east\"\nzones = [\"a\"]\n[[regions.groups]]\nname = \"web\"\ninstance_type = \"t\"\ninstances = 2\n\
+             [[regions]]\nname = \"west\"\nzones = [\"a\"]\n[[regions.groups]]\nname = \"web\"\ninstance_type = \"t\"\ninstances = 2\n\
+             [[latency]]\nbetween = [\"east\", \"west\"]\none_way = \"30ms\"\n\
+             [[populations]]\nname = \"users\"\nregion = \"east\"\nfallback = [\"west\"]\nrate = {{ profile = \"constant\", per_second = 1 }}\n\
+             [[populations.classes]]\nname = \"c\"\nkind = \"{kind}\"\ndemand = {{ type = \"constant\", value = \"10ms\" }}\ndatabase = \"db\"\n\
+             [[databases]]\nname = \"db\"\n{db}\n"
+        );
+        load_fleet_scenario(&text, Format::Toml, &[], &|_| Err("no files".into()))
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+            .config
+    }
+
+    #[test]
+    fn a_primary_nothing_replaces_is_a_spof_for_the_classes_that_need_it() {
+        // No replica, or no failover: writers are cut off.
+        for db in [
+            "primary = \"east\"",
+            "primary = \"east\"\nreplicas = [\"west\"]",
+        ] {
+            let r = analyze(&with_database("write", db));
+            assert!(
+                spof_names(&r).contains(&"db db primary"),
+                "{db}: {:?}",
+                spof_names(&r)
+            );
+        }
+        // Readers on replicas survive a dead primary without failover...
+        let r = analyze(&with_database(
+            "read",
+            "primary = \"east\"\nreplicas = [\"west\"]\nreads = \"replicas\"",
+        ));
+        assert!(!spof_names(&r).contains(&"db db primary"));
+        // ...and failover with a replica to promote removes the SPOF, as
+        // does an active-active database in two regions.
+        for db in [
+            "primary = \"east\"\nreplicas = [\"west\"]\nfailover = {}",
+            "topology = \"active_active\"\nregions = [\"east\", \"west\"]",
+        ] {
+            let r = analyze(&with_database("write", db));
+            assert!(
+                !spof_names(&r).iter().any(|n| n.starts_with("db ")),
+                "{db}: {:?}",
+                spof_names(&r)
+            );
+        }
+        let r = analyze(&with_database(
+            "write",
+            "topology = \"active_active\"\nregions = [\"east\"]",
+        ));
+        assert!(
+            spof_names(&r).contains(&"db db@east"),
+            "{:?}",
+            spof_names(&r)
+        );
     }
 
     fn spof_names(r: &StaticSpofReport) -> Vec<&str> {

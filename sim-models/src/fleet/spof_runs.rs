@@ -11,6 +11,7 @@ use serde::Serialize;
 use sim_core::{SimDuration, SimTime};
 
 use super::config::{FaultConfig, FaultTarget, FleetConfig, Window};
+use super::data::config::Topology;
 use super::report::FleetReport;
 use super::spof::{ComponentKind, StaticSpofReport};
 use crate::sweep::results::Estimate;
@@ -137,6 +138,64 @@ fn candidates(config: &FleetConfig) -> Vec<Candidate> {
             }
         }
         out.extend(instances);
+    }
+    // The data tier: each database's shard 0 stands for its shards (they
+    // have the same layout): its primary (every node, active-active) and
+    // its first replica; each cache in every region with instances.
+    for (d, dc) in config.databases.iter().enumerate() {
+        let nodes = dc.shard_nodes[0].len();
+        match dc.topology {
+            Topology::ActiveActive { .. } => {
+                for n in 0..nodes {
+                    out.push(Candidate {
+                        name: super::spof::database_node_name(config, d, 0, n),
+                        kind: ComponentKind::DatabasePrimary,
+                        target: if n == 0 {
+                            FaultTarget::DatabasePrimary(d, 0)
+                        } else {
+                            FaultTarget::DatabaseReplica(d, 0, n - 1)
+                        },
+                    });
+                }
+            }
+            Topology::PrimaryReplica => {
+                out.push(Candidate {
+                    name: super::spof::database_node_name(config, d, 0, 0),
+                    kind: ComponentKind::DatabasePrimary,
+                    target: FaultTarget::DatabasePrimary(d, 0),
+                });
+                if nodes > 1 {
+                    out.push(Candidate {
+                        name: super::spof::database_node_name(config, d, 0, 1),
+                        kind: ComponentKind::DatabaseReplica,
+                        target: FaultTarget::DatabaseReplica(d, 0, 0),
+                    });
+                }
+            }
+        }
+    }
+    for (c, cc) in config.caches.iter().enumerate() {
+        let used = config.populations.iter().any(|p| {
+            p.classes
+                .iter()
+                .any(|k| k.data.is_some_and(|x| x.cache == Some(c)))
+        });
+        if !used {
+            continue;
+        }
+        for (r, rc) in config.regions.iter().enumerate() {
+            if rc
+                .groups
+                .iter()
+                .any(|g| g.instances > 0 || g.autoscaling.is_some())
+            {
+                out.push(Candidate {
+                    name: format!("cache {}@{}", cc.name, rc.name),
+                    kind: ComponentKind::Cache,
+                    target: FaultTarget::Cache(c, r),
+                });
+            }
+        }
     }
     out
 }
@@ -339,6 +398,7 @@ pub fn analyze(
                 opts.at_s, opts.duration_s
             ),
             "the GeoDNS provider is not failed: DNS faults are not simulated yet".into(),
+            "the data tier: each database's shard 0 stands for its shards (primary and first replica; every node when active-active), and each cache is failed in every region with instances".into(),
             "recovery: the first 10 s series bucket after which every bucket's errors fit the SLO's budget and its p99 the SLO latency".into(),
         ],
     })
@@ -367,6 +427,27 @@ fn detection_bound(config: &FleetConfig, kind: ComponentKind) -> f64 {
                 })
                 .fold(0.0, f64::max)
         }
+        // Detection, promotion and re-pointing (the slowest database); a
+        // primary without failover is never replaced, which the runs show.
+        ComponentKind::DatabasePrimary => (config.databases.iter())
+            .filter_map(|d| d.failover)
+            .map(|f| {
+                f.check_interval.as_secs_f64() * f64::from(f.failures)
+                    + f.promotion.as_secs_f64()
+                    + f.repoint.as_secs_f64()
+            })
+            .fold(0.0, f64::max),
+        // Leaving the read pool (the failover manager's checks, or 5 s × 3),
+        // plus the connect timeout of queries sent to it meanwhile.
+        ComponentKind::DatabaseReplica => (config.databases.iter())
+            .map(|d| {
+                d.failover.map_or(15.0, |f| {
+                    f.check_interval.as_secs_f64() * f64::from(f.failures)
+                }) + d.connect_timeout.as_secs_f64()
+            })
+            .fold(0.0, f64::max),
+        // Nothing to detect: reads go to the database at once.
+        ComponentKind::Cache => 0.0,
     };
     detect + timeout
 }
