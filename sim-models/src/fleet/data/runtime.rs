@@ -287,6 +287,10 @@ pub(crate) struct Shard {
     /// batches.
     aa_keys: KeyMap<AaWrite>,
     aa_batches: Vec<VecDeque<Batch>>,
+    /// Active-active: (key, origin, commit, visible everywhere by) of recent
+    /// writes, in commit order, so `aa_keys` forgets what every node sees
+    /// (memory stays bounded by the writes of about one interval).
+    aa_recent: VecDeque<(u64, u32, SimTime, SimTime)>,
 }
 
 impl Shard {
@@ -305,6 +309,7 @@ impl Shard {
             queries: 0,
             rr: 0,
             aa_keys: KeyMap::default(),
+            aa_recent: VecDeque::new(),
             aa_batches: vec![VecDeque::new(); regions.len()],
         }
     }
@@ -400,6 +405,25 @@ impl Shard {
             },
         );
         let ships = boundary(now, interval, self.nodes[n].sync_phase);
+        let horizon = (0..self.nodes.len())
+            .map(|j| latency(self.nodes[n].region, self.nodes[j].region))
+            .max()
+            .unwrap_or(SimDuration::ZERO);
+        self.aa_recent
+            .push_back((key, n as u32, now, ships + horizon));
+        while let Some(&(k, origin, commit, everywhere)) = self.aa_recent.front() {
+            if everywhere > now {
+                break;
+            }
+            if self
+                .aa_keys
+                .get(&k)
+                .is_some_and(|w| w.commit == commit && w.origin == origin)
+            {
+                self.aa_keys.remove(&k);
+            }
+            self.aa_recent.pop_front();
+        }
         let batches = &mut self.aa_batches[n];
         match batches.back_mut() {
             Some(b) if b.ships == ships => b.writes += 1,
@@ -410,10 +434,6 @@ impl Shard {
             }),
         }
         // Keep the batches still travelling somewhere (a few intervals).
-        let horizon = (0..self.nodes.len())
-            .map(|j| latency(self.nodes[n].region, self.nodes[j].region))
-            .max()
-            .unwrap_or(SimDuration::ZERO);
         while batches.len() > 1 && batches[0].ships + horizon < now {
             batches.pop_front();
         }
