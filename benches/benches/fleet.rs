@@ -46,10 +46,21 @@ fn bench_three_region(c: &mut Criterion, name: &str, autoscaled: bool) {
             ));
         }
     }
-    let scenario = sim_models::load_fleet_scenario(&text, Format::Toml, &overrides, &|_| {
-        Err("no files".into())
-    })
-    .expect("the bundled scenario is valid");
+    bench_fleet(c, name, &text, &overrides, Duration::from_secs(15));
+}
+
+/// Times whole runs of the fleet scenario `text` with `overrides`, ten
+/// samples of `measurement` in all; throughput counts requests created.
+fn bench_fleet(
+    c: &mut Criterion,
+    name: &str,
+    text: &str,
+    overrides: &[Override],
+    measurement: Duration,
+) {
+    let scenario =
+        sim_models::load_fleet_scenario(text, Format::Toml, overrides, &|_| Err("no files".into()))
+            .expect("the bundled scenario is valid");
     let seed = scenario.default_seed();
     let created = sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {})
         .conservation
@@ -58,7 +69,7 @@ fn bench_three_region(c: &mut Criterion, name: &str, autoscaled: bool) {
     group
         .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
-        .measurement_time(Duration::from_secs(15))
+        .measurement_time(measurement)
         .throughput(Throughput::Elements(created));
     group.bench_function(name, |b| {
         b.iter_with_large_drop(|| sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {}))
@@ -87,24 +98,7 @@ fn data_tier(c: &mut Criterion) {
             Override::new("run.duration", "20s"),
             Override::new("run.warmup", "5s"),
         ];
-        let scenario = sim_models::load_fleet_scenario(&text, Format::Toml, &overrides, &|_| {
-            Err("no files".into())
-        })
-        .expect("the bundled scenario is valid");
-        let seed = scenario.default_seed();
-        let created = sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {})
-            .conservation
-            .created;
-        let mut group = c.benchmark_group("fleet");
-        group
-            .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
-            .measurement_time(Duration::from_secs(10))
-            .throughput(Throughput::Elements(created));
-        group.bench_function(name, |b| {
-            b.iter_with_large_drop(|| sim_models::run_fleet(&scenario, seed, "bench", &mut |_| {}))
-        });
-        group.finish();
+        bench_fleet(c, name, &text, &overrides, Duration::from_secs(10));
     }
 }
 

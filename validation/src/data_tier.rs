@@ -53,6 +53,23 @@ pub struct DataCheck {
     pub pass: bool,
 }
 
+/// The application tier of both case families: one region, one zone, a
+/// least-outstanding balancer and a group of 64-worker instances (the
+/// scenario adds `instances`).
+const APP_REGION: &str = r#"[[instance_types]]
+name = "app"
+workers = 64
+hourly_price = 0.1
+[[regions]]
+name = "r"
+zones = ["a"]
+[regions.balancer]
+algorithm = "least_outstanding"
+[[regions.groups]]
+name = "api"
+instance_type = "app"
+"#;
+
 /// A one-region fleet whose requests are all writes to a database with one
 /// replica: `replication` mode, constant shipping delay, and
 /// [`RPO_FAILURES`] primary failures, each followed by a failover (the old
@@ -65,19 +82,7 @@ intra_region_latency = "0s"
 [run]
 duration = "2min"
 series_interval = "10s"
-[[instance_types]]
-name = "app"
-workers = 64
-hourly_price = 0.1
-[[regions]]
-name = "r"
-zones = ["a"]
-[regions.balancer]
-algorithm = "least_outstanding"
-[[regions.groups]]
-name = "api"
-instance_type = "app"
-instances = 4
+{APP_REGION}instances = 4
 [[populations]]
 name = "writers"
 region = "r"
@@ -127,19 +132,7 @@ name = "offload-{replicas}"
 duration = "3min"
 warmup = "30s"
 series_interval = "10s"
-[[instance_types]]
-name = "app"
-workers = 64
-hourly_price = 0.1
-[[regions]]
-name = "r"
-zones = ["a"]
-[regions.balancer]
-algorithm = "least_outstanding"
-[[regions.groups]]
-name = "api"
-instance_type = "app"
-instances = 8
+{APP_REGION}instances = 8
 [[populations]]
 name = "users"
 region = "r"

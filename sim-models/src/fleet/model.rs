@@ -1645,11 +1645,7 @@ impl FleetModel {
 
     /// One-way latency between two regions for data-tier traffic.
     fn data_latency(&self, from: usize, to: usize) -> SimDuration {
-        if from == to {
-            self.config.intra_region_latency
-        } else {
-            self.config.inter_region_latency[from][to]
-        }
+        data_latency_fn(&self.config)(from, to)
     }
 
     /// Starts query `attempt.query` of attempt `a` at its instance: a cache
@@ -1729,26 +1725,23 @@ impl FleetModel {
             Topology::ActiveActive { .. }
         );
         let node = if active {
-            let lat = &self.config.inter_region_latency;
-            let intra = self.config.intra_region_latency;
-            shard.pick_active(r, |to| if to == r { intra } else { lat[r][to] })
+            let latency = data_latency_fn(&self.config);
+            shard.pick_active(r, |to| latency(r, to))
         } else if write {
             shard.routed_primary
         } else {
             match self.config.databases[d].reads {
                 ReadPolicy::Primary => shard.routed_primary,
                 ReadPolicy::Replicas => {
-                    let lat = &self.config.inter_region_latency;
-                    let intra = self.config.intra_region_latency;
-                    shard.pick_replica(r, |to| if to == r { intra } else { lat[r][to] })
+                    let latency = data_latency_fn(&self.config);
+                    shard.pick_replica(r, |to| latency(r, to))
                 }
                 ReadPolicy::ReadYourWrites { pin } => {
                     if shard.recently_written(key, now, pin) {
                         shard.routed_primary
                     } else {
-                        let lat = &self.config.inter_region_latency;
-                        let intra = self.config.intra_region_latency;
-                        shard.pick_replica(r, |to| if to == r { intra } else { lat[r][to] })
+                        let latency = data_latency_fn(&self.config);
+                        shard.pick_replica(r, |to| latency(r, to))
                     }
                 }
             }
@@ -1846,9 +1839,7 @@ impl FleetModel {
         let (key, pop) = (at.key, at.pop);
         let (stale, ryw) = match self.config.databases[d].topology {
             Topology::ActiveActive { sync_interval } => {
-                let inter = &self.config.inter_region_latency;
-                let intra = self.config.intra_region_latency;
-                let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+                let latency = data_latency_fn(&self.config);
                 self.data.databases[d].shards[s].aa_read_staleness(
                     n,
                     key,
@@ -1909,9 +1900,7 @@ impl FleetModel {
                 ReadPolicy::ReadYourWrites { pin } => pin,
                 _ => SimDuration::ZERO,
             };
-            let inter = &self.config.inter_region_latency;
-            let intra = self.config.intra_region_latency;
-            let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+            let latency = data_latency_fn(&self.config);
             let db = &mut self.data.databases[d];
             let acked = match dbc.topology {
                 Topology::ActiveActive { sync_interval } => {
@@ -2064,7 +2053,6 @@ impl FleetModel {
         let check = dbc.failover.map_or((SimDuration::from_secs(5), 3), |f| {
             (f.check_interval, f.failures)
         });
-        let intra = self.config.intra_region_latency;
         let db = &mut self.data.databases[d];
         let shard = &mut db.shards[s];
         let was_up = shard.nodes[n].up();
@@ -2135,8 +2123,7 @@ impl FleetModel {
             }
         } else if !was_up && is_up {
             let dbc = &self.config.databases[d];
-            let inter = &self.config.inter_region_latency;
-            let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+            let latency = data_latency_fn(&self.config);
             let db = &mut self.data.databases[d];
             let shard = &mut db.shards[s];
             let fenced = n == shard.primary && shard.phase == FailoverPhase::Promoting;
@@ -2169,9 +2156,7 @@ impl FleetModel {
         let Some(f) = dbc.failover else {
             return;
         };
-        let inter = &self.config.inter_region_latency;
-        let intra = self.config.intra_region_latency;
-        let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+        let latency = data_latency_fn(&self.config);
         let db = &mut self.data.databases[d];
         let shard = &mut db.shards[s];
         let next = |step: u32| Event::Failover {
@@ -2977,9 +2962,7 @@ impl FleetModel {
     }
 
     fn close_bucket(&mut self, now: SimTime) {
-        let inter = &self.config.inter_region_latency;
-        let intra = self.config.intra_region_latency;
-        let latency = |a: usize, b: usize| if a == b { intra } else { inter[a][b] };
+        let latency = data_latency_fn(&self.config);
         for (d, db) in self.data.databases.iter_mut().enumerate() {
             let active = matches!(
                 self.config.databases[d].topology,
@@ -3155,6 +3138,14 @@ impl FleetModel {
     pub(crate) fn breaker_opens(&self, p: usize) -> u64 {
         self.pops[p].breakers.iter().map(|b| b.opened_count()).sum()
     }
+}
+
+/// One-way latency between two regions for data-tier traffic
+/// (`intra_region_latency` within one region), borrowing only the config
+/// so that it can be used while the data tier's state is borrowed.
+fn data_latency_fn(config: &FleetConfig) -> impl Fn(usize, usize) -> SimDuration + '_ {
+    let (inter, intra) = (&config.inter_region_latency, config.intra_region_latency);
+    move |a, b| if a == b { intra } else { inter[a][b] }
 }
 
 /// Picks `n` of the `active` instances (in launch order) for a scale-in:
