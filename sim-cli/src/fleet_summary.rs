@@ -26,6 +26,7 @@ fn errors(s: &ScopeReport) -> String {
         ("circuit open", o.circuit_open),
         ("budget", o.retry_budget_exhausted),
         ("bulkhead", o.bulkhead_full),
+        ("dns", o.dns_failure),
         ("database", o.database_error),
         ("degraded", o.degraded),
     ]

@@ -178,3 +178,64 @@ fn bad_faults_name_the_field() {
         assert!(err.contains(needle), "{fault}\n{err}");
     }
 }
+
+/// The GeoDNS provider down for three minutes: each client keeps its
+/// cached answer until it expires (the TTL, 60 s by default, spread over
+/// clients), so failures ramp up over the first minute — about half the
+/// requests fail in its second half — every request fails once all answers
+/// have expired, and none fail once the provider is back. Nothing is sent
+/// for a request that could not resolve, so the instances see less load.
+#[test]
+fn a_dns_outage_cuts_clients_off_as_their_answers_expire() {
+    let r = run_with(Some(r#"{ kind = "dns", at = "4min", duration = "3min" }"#));
+    assert_eq!(r.faults[0].target, "geodns");
+    assert!(r.conservation.holds);
+    let dns = r.global.outcomes.dns_failure;
+    assert!(dns > 0);
+    let share = |from: f64, to: f64| {
+        let (mut failed, mut all) = (0.0, 0.0);
+        for p in r
+            .series
+            .global
+            .iter()
+            .filter(|p| p.t_s >= from && p.t_s < to)
+        {
+            failed += f64::from(p.errors);
+            all += f64::from(p.rate_per_s) * r.series.interval_s;
+        }
+        failed / all
+    };
+    assert!(
+        share(180.0, 240.0) < 0.001,
+        "before: {}",
+        share(180.0, 240.0)
+    );
+    let ramp = share(240.0, 300.0);
+    assert!((0.35..0.65).contains(&ramp), "first minute: {ramp}");
+    assert!(
+        share(300.0, 420.0) > 0.999,
+        "after a TTL: {}",
+        share(300.0, 420.0)
+    );
+    assert!(
+        share(425.0, 540.0) < 0.001,
+        "after: {}",
+        share(425.0, 540.0)
+    );
+    // Refused with a field that does not apply.
+    let err = load_fleet_scenario(
+        SCENARIO,
+        Format::Toml,
+        &[Override::new(
+            "faults",
+            r#"[{ kind = "dns", region = "us-east", at = "1min", duration = "1min" }]"#,
+        )],
+        &|_| Err("no files".into()),
+    )
+    .expect_err("region does not apply")
+    .to_string();
+    assert!(
+        err.contains("faults[0].region") && err.contains("dns"),
+        "{err}"
+    );
+}

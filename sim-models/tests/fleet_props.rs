@@ -1027,6 +1027,15 @@ fn scenario(choices: &[u32]) -> String {
             out.push_str(&fault);
             continue;
         }
+        if g.one_in(8) {
+            let _ = writeln!(
+                out,
+                "\n[[faults]]\nkind = \"dns\"\nat = {}\nduration = {}",
+                g.time_s(at),
+                g.time_s(length)
+            );
+            continue;
+        }
         if tier.cache && g.one_in(4) {
             let _ = writeln!(
                 out,

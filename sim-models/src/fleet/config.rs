@@ -67,6 +67,8 @@ pub enum FaultTarget {
     DatabaseReplica(usize, usize, usize),
     /// Cache `.0`'s node in region `.1`.
     Cache(usize, usize),
+    /// The GeoDNS provider.
+    Dns,
 }
 
 /// One injected fault: its target and when it is down.

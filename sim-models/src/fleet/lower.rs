@@ -556,6 +556,35 @@ fn lower_faults(
             start: SimTime::ZERO + at,
             end: SimTime::ZERO + (at + length).min(duration),
         };
+        if spec.kind == FaultKindSpec::Dns {
+            for (field, given) in [
+                ("region", spec.region.is_some()),
+                ("zone", spec.zone.is_some()),
+                ("group", spec.group.is_some()),
+                ("instance", spec.instance.is_some()),
+                ("slowdown", spec.slowdown.is_some()),
+                ("database", spec.database.is_some()),
+                ("shard", spec.shard.is_some()),
+                ("replica", spec.replica.is_some()),
+                ("cache", spec.cache.is_some()),
+            ] {
+                if given {
+                    c.add(
+                        format!("{fp}.{field}"),
+                        format!("`{field}` does not apply to a `dns` fault"),
+                    );
+                }
+            }
+            out.push(FaultConfig {
+                target: FaultTarget::Dns,
+                label: "geodns".into(),
+                window,
+                slowdown: 1.0,
+                rto_target,
+                rpo_target,
+            });
+            continue;
+        }
         if matches!(
             spec.kind,
             FaultKindSpec::DatabasePrimary | FaultKindSpec::DatabaseReplica | FaultKindSpec::Cache
@@ -619,7 +648,8 @@ fn lower_faults(
             FaultKindSpec::SlowInstance => "slow_instance",
             FaultKindSpec::DatabasePrimary
             | FaultKindSpec::DatabaseReplica
-            | FaultKindSpec::Cache => unreachable!("data-tier faults are lowered above"),
+            | FaultKindSpec::Cache
+            | FaultKindSpec::Dns => unreachable!("data-tier and DNS faults are lowered above"),
         };
         for (field, given) in [
             ("zone", spec.zone.is_some()),
@@ -674,7 +704,8 @@ fn lower_faults(
             FaultKindSpec::Group => group.map(|g| FaultTarget::Group(r, g)),
             FaultKindSpec::DatabasePrimary
             | FaultKindSpec::DatabaseReplica
-            | FaultKindSpec::Cache => None,
+            | FaultKindSpec::Cache
+            | FaultKindSpec::Dns => None,
             FaultKindSpec::Instance | FaultKindSpec::SlowInstance => match (group, spec.instance) {
                 (Some(g), Some(k)) => {
                     let n = region.groups[g].instances;
@@ -717,7 +748,8 @@ fn lower_faults(
             }
             FaultTarget::DatabasePrimary(..)
             | FaultTarget::DatabaseReplica(..)
-            | FaultTarget::Cache(..) => unreachable!("data-tier faults are lowered above"),
+            | FaultTarget::Cache(..)
+            | FaultTarget::Dns => unreachable!("data-tier and DNS faults are lowered above"),
         };
         let slowdown = match spec.slowdown {
             Some(x) if !(x > 1.0 && x <= 1000.0) => {

@@ -27,6 +27,9 @@ pub enum Outcome {
     RetryBudgetExhausted,
     /// The population's bulkhead was full: the request was never sent.
     BulkheadFull,
+    /// The client's DNS answer expired while the DNS provider was down: it
+    /// could not resolve, so the request was never sent.
+    DnsFailure,
     /// The instance answered an error because its database was unreachable
     /// (node down, queue full, or a write to a read-only node).
     DatabaseError,
@@ -37,7 +40,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// All outcomes, in report order.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Ok,
         Outcome::Timeout,
         Outcome::Rejected,
@@ -45,6 +48,7 @@ impl Outcome {
         Outcome::CircuitOpen,
         Outcome::RetryBudgetExhausted,
         Outcome::BulkheadFull,
+        Outcome::DnsFailure,
         Outcome::DatabaseError,
         Outcome::Degraded,
     ];
@@ -66,6 +70,7 @@ impl Outcome {
             Outcome::CircuitOpen => "circuit_open",
             Outcome::RetryBudgetExhausted => "retry_budget_exhausted",
             Outcome::BulkheadFull => "bulkhead_full",
+            Outcome::DnsFailure => "dns_failure",
             Outcome::DatabaseError => "database_error",
             Outcome::Degraded => "degraded",
         }
@@ -89,6 +94,8 @@ pub struct OutcomeCounts {
     pub retry_budget_exhausted: u64,
     /// Refused by the client's bulkhead.
     pub bulkhead_full: u64,
+    /// Could not resolve: the DNS provider was down.
+    pub dns_failure: u64,
     /// The database was unreachable.
     pub database_error: u64,
     /// Answered stale or by default because the database was unreachable.
@@ -111,6 +118,7 @@ impl OutcomeCounts {
             Outcome::CircuitOpen => &mut self.circuit_open,
             Outcome::RetryBudgetExhausted => &mut self.retry_budget_exhausted,
             Outcome::BulkheadFull => &mut self.bulkhead_full,
+            Outcome::DnsFailure => &mut self.dns_failure,
             Outcome::DatabaseError => &mut self.database_error,
             Outcome::Degraded => &mut self.degraded,
         }
@@ -126,6 +134,7 @@ impl OutcomeCounts {
             Outcome::CircuitOpen => self.circuit_open,
             Outcome::RetryBudgetExhausted => self.retry_budget_exhausted,
             Outcome::BulkheadFull => self.bulkhead_full,
+            Outcome::DnsFailure => self.dns_failure,
             Outcome::DatabaseError => self.database_error,
             Outcome::Degraded => self.degraded,
         }
@@ -140,6 +149,7 @@ impl OutcomeCounts {
             + self.circuit_open
             + self.retry_budget_exhausted
             + self.bulkhead_full
+            + self.dns_failure
             + self.database_error
             + self.degraded
     }
@@ -341,10 +351,10 @@ mod tests {
             c.add(o);
         }
         c.add(Outcome::Ok);
-        // Nine outcomes plus one more ok; ok and degraded are answers.
-        assert_eq!(c.total(), 10);
+        // Ten outcomes plus one more ok; ok and degraded are answers.
+        assert_eq!(c.total(), 11);
         assert_eq!(c.answered(), 3);
-        assert_eq!(c.errors(), 7);
+        assert_eq!(c.errors(), 8);
         let mut d = OutcomeCounts::default();
         d.merge(&c);
         assert_eq!(d, c);

@@ -663,6 +663,10 @@ pub struct FleetModel {
     pub(crate) fleet_alive: TimeWeighted,
     /// Databases and caches.
     pub(crate) data: DataState,
+    /// DNS-provider faults in progress, and since when the provider has
+    /// been down (clients that had to re-resolve since then cannot).
+    dns_faults: u32,
+    dns_down_since: Option<SimTime>,
     /// For each fault, the database node it took down (a primary fault
     /// takes whichever node is primary when it starts).
     fault_nodes: Vec<usize>,
@@ -963,6 +967,8 @@ impl FleetModel {
                     })
                     .collect(),
             },
+            dns_faults: 0,
+            dns_down_since: None,
             fault_nodes: vec![0; config.faults.len()],
             seconds: if config.faults.is_empty() {
                 Vec::new()
@@ -1175,6 +1181,15 @@ impl FleetModel {
             .map_or(SimDuration::ZERO, |r| r.base);
         req.last_failure = None;
         req.in_use = true;
+        if self
+            .dns_down_since
+            .is_some_and(|since| resolved_at >= since)
+        {
+            // The client's answer expired while the DNS provider was down:
+            // it cannot resolve the name, so nothing is sent.
+            self.finish(slot, Outcome::DnsFailure, now, sched, false);
+            return;
+        }
         let pop = &mut self.pops[p];
         if let Some(b) = pop.bulkhead.as_mut()
             && !b.try_acquire()
@@ -2451,6 +2466,19 @@ impl FleetModel {
             }
             FaultTarget::Cache(c, r) => {
                 self.cache_fault(c, r, down);
+                return;
+            }
+            FaultTarget::Dns => {
+                if down {
+                    self.dns_faults += 1;
+                    self.dns_down_since.get_or_insert(now);
+                } else {
+                    self.dns_faults = self.dns_faults.saturating_sub(1);
+                    if self.dns_faults == 0 {
+                        // Back: clients resolve again on their next request.
+                        self.dns_down_since = None;
+                    }
+                }
                 return;
             }
             FaultTarget::Zone(r, z) => {

@@ -79,6 +79,9 @@ pub enum FaultKindSpec {
     /// A cache's node in one region: it loses its contents, and reads go to
     /// the database while it is down.
     Cache,
+    /// The GeoDNS provider: clients whose cached answer expires while it is
+    /// down cannot resolve, and their requests fail.
+    Dns,
 }
 
 /// `[[faults]]`: take a component down at `at` for `duration`.

@@ -91,11 +91,16 @@ pub struct DynamicSpofReport {
     pub notes: Vec<String>,
 }
 
-/// The components failed one at a time: every region, balancer, zone with
-/// instances and group, and one instance per (group, zone) — instances of
-/// a group in a zone are interchangeable.
+/// The components failed one at a time: the GeoDNS provider, every region,
+/// balancer, zone with instances and group, one instance per (group, zone)
+/// — instances of a group in a zone are interchangeable — and the data
+/// tier (below).
 fn candidates(config: &FleetConfig) -> Vec<Candidate> {
-    let mut out = Vec::new();
+    let mut out = vec![Candidate {
+        name: "geodns".into(),
+        kind: ComponentKind::Dns,
+        target: FaultTarget::Dns,
+    }];
     for (r, rc) in config.regions.iter().enumerate() {
         out.push(Candidate {
             name: rc.name.clone(),
@@ -397,7 +402,6 @@ pub fn analyze(
                 "every component fails at {}s for {}s; one instance per (group, zone) is tried",
                 opts.at_s, opts.duration_s
             ),
-            "the GeoDNS provider is not failed: DNS faults are not simulated yet".into(),
             "the data tier: each database's shard 0 stands for its shards (primary and first replica; every node when active-active), and each cache is failed in every region with instances".into(),
             "recovery: the first 10 s series bucket after which every bucket's errors fit the SLO's budget and its p99 the SLO latency".into(),
         ],
@@ -547,8 +551,16 @@ demand = { type = "exponential", mean = "20ms" }
         let names: Vec<&str> = r.components.iter().map(|c| c.component.as_str()).collect();
         assert_eq!(
             names.len(),
-            3 + 2 + 2,
-            "region, balancer, group, two zones, two instances: {names:?}"
+            1 + 3 + 2 + 2,
+            "geodns, region, balancer, group, two zones, two instances: {names:?}"
+        );
+        // GeoDNS is a static SPOF; clients' cached answers soften it in
+        // the runs (they fail only as answers expire).
+        assert!(by("geodns").static_spof);
+        assert!(
+            by("geodns")
+                .extra_failed_requests
+                .is_some_and(|e| e.mean > 0.0)
         );
         for spof in ["east", "east/balancer", "east/web"] {
             let c = by(spof);

@@ -158,6 +158,7 @@ fn outcome_names_are_stable() {
             "circuit_open",
             "retry_budget_exhausted",
             "bulkhead_full",
+            "dns_failure",
             "database_error",
             "degraded"
         ]
