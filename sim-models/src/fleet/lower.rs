@@ -774,6 +774,28 @@ fn lower_faults(
     out
 }
 
+/// The position of `name` among `names` (a `what`'s names), or a problem at
+/// `path` that lists them.
+fn named<'a>(
+    c: &mut Check,
+    path: &str,
+    what: &str,
+    name: &str,
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> Option<usize> {
+    let found = names.clone().position(|n| n == name);
+    if found.is_none() {
+        c.add(
+            path,
+            format!(
+                "no {what} is named `{name}` ({what}s: {})",
+                list_names(names)
+            ),
+        );
+    }
+    found
+}
+
 /// A `database_primary`, `database_replica` or `cache` fault: its target
 /// and label, or `None` after recording what is wrong.
 fn lower_data_fault(
@@ -823,43 +845,31 @@ fn lower_data_fault(
     }
     if is_cache {
         let name = spec.cache.as_deref()?;
-        let Some(i) = data.caches.iter().position(|k| k.name == name) else {
-            let names: Vec<&str> = data.caches.iter().map(|k| k.name.as_str()).collect();
-            c.add(
-                format!("{fp}.cache"),
-                format!(
-                    "no cache is named `{name}` (caches: {})",
-                    list_names(names.into_iter())
-                ),
-            );
-            return None;
-        };
+        let i = named(
+            c,
+            &format!("{fp}.cache"),
+            "cache",
+            name,
+            data.caches.iter().map(|k| k.name.as_str()),
+        )?;
         let region = spec.region.as_deref()?;
-        let Some(&r) = region_index.get(region) else {
-            let names: Vec<&str> = region_index.keys().copied().collect();
-            c.add(
-                format!("{fp}.region"),
-                format!(
-                    "no region is named `{region}` (regions: {})",
-                    list_names(names.into_iter())
-                ),
-            );
-            return None;
-        };
+        let r = named(
+            c,
+            &format!("{fp}.region"),
+            "region",
+            region,
+            region_index.keys().copied(),
+        )?;
         return Some((FaultTarget::Cache(i, r), format!("cache {name}@{region}")));
     }
     let name = spec.database.as_deref()?;
-    let Some(d) = data.databases.iter().position(|k| k.name == name) else {
-        let names: Vec<&str> = data.databases.iter().map(|k| k.name.as_str()).collect();
-        c.add(
-            format!("{fp}.database"),
-            format!(
-                "no database is named `{name}` (databases: {})",
-                list_names(names.into_iter())
-            ),
-        );
-        return None;
-    };
+    let d = named(
+        c,
+        &format!("{fp}.database"),
+        "database",
+        name,
+        data.databases.iter().map(|k| k.name.as_str()),
+    )?;
     let db = &data.databases[d];
     let shards = db.shard_nodes.len() as u64;
     let shard = spec.shard.unwrap_or(0);
