@@ -154,6 +154,8 @@ pub(crate) fn render(r: &FleetReport) -> String {
     }
     render_data(&mut out, r);
     render_incidents(&mut out, r);
+    render_recovery(&mut out, r);
+    render_expectations(&mut out, r);
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -320,6 +322,49 @@ fn render_incidents(out: &mut String, r: &FleetReport) {
             i.lost_writes,
             rpo
         );
+    }
+}
+
+/// The metastability probe: baseline, trough, and whether goodput came
+/// back after the trigger.
+fn render_recovery(out: &mut String, r: &FleetReport) {
+    let Some(x) = &r.recovery else { return };
+    let _ = writeln!(out);
+    let verdict = match x.recovery_s {
+        Some(s) => format!("RECOVERED {} after the trigger ended", secs(s)),
+        None => "STUCK: goodput did not come back before the end of the run".into(),
+    };
+    let _ = writeln!(
+        out,
+        "recovery   trigger {}..{}: goodput {:.1}/s before, {:.1}/s at worst, {:.1}/s at the end; {} (needs {:.0}% of the baseline for {})",
+        secs(x.trigger_start_s),
+        secs(x.trigger_end_s),
+        x.baseline_goodput_per_s,
+        x.min_goodput_per_s,
+        x.final_goodput_per_s,
+        verdict,
+        x.tolerance * 100.0,
+        secs(x.hold_s)
+    );
+}
+
+/// Each `[[expect]]`: the check, the measured value, met or missed, and the
+/// scenario's finding where it expects a miss.
+fn render_expectations(out: &mut String, r: &FleetReport) {
+    if r.expectations.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  {:<36} {:>14}  verdict", "expectation", "measured");
+    for e in &r.expectations {
+        let measured = e.measured.map_or("undefined".into(), |v| format!("{v:.6}"));
+        let verdict = match (e.met, &e.finding) {
+            (true, None) => "met".to_string(),
+            (false, None) => "MISSED".to_string(),
+            (false, Some(_)) => "missed (a known finding, see the scenario)".to_string(),
+            (true, Some(_)) => "met, although the scenario records it as a finding".to_string(),
+        };
+        let _ = writeln!(out, "  {:<36} {:>14}  {verdict}", e.check, measured);
     }
 }
 

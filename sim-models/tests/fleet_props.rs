@@ -1783,7 +1783,8 @@ fn bundled_scenarios_load() {
     let mut n = 0;
     let entries = std::fs::read_dir(root)
         .unwrap()
-        .chain(std::fs::read_dir(format!("{root}/data")).unwrap());
+        .chain(std::fs::read_dir(format!("{root}/data")).unwrap())
+        .chain(std::fs::read_dir(format!("{root}/chaos")).unwrap());
     for entry in entries {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {

@@ -9,6 +9,7 @@ use sim_core::{Distribution, RateProfile, SimDuration, SimTime};
 
 use super::autoscale::AutoscalingConfig;
 use super::data::config::{CacheConfig, ClassDataConfig, DatabaseConfig};
+use super::expect::{Expectation, RecoveryConfig};
 
 /// A whole fleet: regions with their balancers and instance groups, the
 /// client populations that load them, global routing and run settings.
@@ -40,6 +41,10 @@ pub struct FleetConfig {
     /// One-way latency between an instance and a database node of its
     /// region, and between two nodes of one region.
     pub intra_region_latency: SimDuration,
+    /// `[[expect]]`: outcomes checked against each run's measurements.
+    pub expectations: Vec<Expectation>,
+    /// `[recovery]`: the metastability probe.
+    pub recovery: Option<RecoveryConfig>,
 }
 
 /// What a fault takes down.
@@ -601,6 +606,8 @@ impl FleetConfig {
             databases: Vec::new(),
             caches: Vec::new(),
             intra_region_latency: SimDuration::ZERO,
+            expectations: Vec::new(),
+            recovery: None,
         }
     }
 }

@@ -21,6 +21,7 @@ use super::config::{
     SlowStartConfig, WarmupConfig, Window, ZoneAwareConfig,
 };
 use super::data::lower::{DataTier, lower_data};
+use super::expect::{lower_expectations, lower_recovery};
 use super::spec::{
     AccessKindSpec, AlgorithmName, BalancerSpec, ClassSpec, ClientSpec, DnsSpec, FaultKindSpec,
     FaultSpec, FleetRunSpec, FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec,
@@ -495,6 +496,14 @@ pub(crate) fn lower(
         &dns,
     );
     let faults = lower_faults(c, file, &regions, &region_index, &data, run.duration);
+    let expectations = lower_expectations(c, file.expect.as_deref().unwrap_or_default());
+    let recovery = lower_recovery(
+        c,
+        file.recovery.as_ref(),
+        run.warmup,
+        run.duration,
+        run.series_interval,
+    );
     if !check.ok() {
         return Err(check.finish());
     }
@@ -511,6 +520,8 @@ pub(crate) fn lower(
         databases: data.databases,
         caches: data.caches,
         intra_region_latency: data.intra_region_latency,
+        expectations,
+        recovery,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod balancer;
 pub mod client;
 pub mod config;
 pub mod data;
+pub mod expect;
 pub mod health;
 pub mod load;
 pub mod lower;

@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::data::report::{DataReport, IncidentReport, data_report, incidents};
+use super::expect::{ExpectationReport, RecoveryReport, evaluate, recovery_report};
 use sim_core::SimTime;
 use sim_core::stats::LatencyHistogram;
 
@@ -62,6 +63,10 @@ pub struct FleetReport {
     pub conservation: ConservationReport,
     /// Per-bucket time series (whole run, warm-up included).
     pub series: SeriesReport,
+    /// The metastability probe's verdict (`[recovery]`; null without one).
+    pub recovery: Option<RecoveryReport>,
+    /// Each `[[expect]]` with its measured value and verdict.
+    pub expectations: Vec<ExpectationReport>,
 }
 
 /// The SLO used.
@@ -472,7 +477,7 @@ fn build(
     let database_cost: f64 = data
         .as_ref()
         .map_or(0.0, |d| d.databases.iter().map(|db| db.cost).sum());
-    FleetReport {
+    let mut report = FleetReport {
         fleetsim_version: FLEETSIM_VERSION.to_string(),
         scenario: config.name.clone(),
         scenario_hash: ctx.scenario_hash.clone(),
@@ -529,5 +534,15 @@ fn build(
                 })
                 .collect(),
         },
-    }
+        recovery: None,
+        expectations: Vec::new(),
+    };
+    // The verdicts read the finished report, as `fleetsim sweep` does; the
+    // expectations may check the probe's figures, so it goes first.
+    report.recovery = config
+        .recovery
+        .as_ref()
+        .and_then(|probe| recovery_report(probe, &report));
+    report.expectations = evaluate(&config.expectations, &report);
+    report
 }

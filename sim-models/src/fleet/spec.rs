@@ -51,6 +51,14 @@ pub struct FleetScenarioFile {
     /// region, and between two nodes of one region (default 0.25 ms).
     #[serde(default)]
     pub intra_region_latency: Option<Seconds>,
+    /// Outcomes the run should show, each checked against the measurement
+    /// (default none).
+    #[serde(default)]
+    pub expect: Option<Vec<super::expect::ExpectSpec>>,
+    /// The metastability probe: does goodput come back after a trigger
+    /// (default off)?
+    #[serde(default)]
+    pub recovery: Option<super::expect::RecoverySpec>,
 }
 
 /// What a `[[faults]]` entry takes down.

@@ -192,7 +192,33 @@ pub const METRICS: &[MetricDef] = &[
         lower_is_better: true,
         get: |r| Some(r.autoscaling.scale_actions as f64),
     },
+    MetricDef {
+        key: "recovered",
+        label: "recovered after the trigger",
+        unit: MetricUnit::Share,
+        lower_is_better: false,
+        // 1 or 0; a sweep's mean is the share of seeds that recovered.
+        get: |r| {
+            r.recovery
+                .as_ref()
+                .map(|x| f64::from(u8::from(x.recovered)))
+        },
+    },
+    MetricDef {
+        key: "recovery_s",
+        label: "recovery time after the trigger",
+        unit: MetricUnit::Seconds,
+        lower_is_better: true,
+        get: |r| r.recovery.as_ref().and_then(|x| x.recovery_s),
+    },
 ];
+
+impl MetricDef {
+    /// Its value in `report` (none: undefined in this run).
+    pub fn value(&self, report: &FleetReport) -> Option<f64> {
+        (self.get)(report)
+    }
+}
 
 /// The metric named `key`.
 pub fn metric(key: &str) -> Option<&'static MetricDef> {

@@ -31,7 +31,8 @@ pub enum Comparison {
 }
 
 impl Comparison {
-    fn holds(self, a: f64, b: f64) -> bool {
+    /// Whether `a op b` holds.
+    pub fn holds(self, a: f64, b: f64) -> bool {
         match self {
             Comparison::Less => a < b,
             Comparison::LessOrEqual => a <= b,
@@ -61,6 +62,13 @@ pub struct Constraint {
     pub value: f64,
     /// The bound as typed (`200ms`, `99.9%`), for display.
     pub typed: String,
+}
+
+impl Constraint {
+    /// Whether `value` satisfies the constraint.
+    pub fn holds(&self, value: f64) -> bool {
+        self.comparison.holds(value, self.value)
+    }
 }
 
 /// `min|max METRIC [where CONSTRAINT [and CONSTRAINT]…]`.
@@ -231,7 +239,7 @@ impl fmt::Display for Objective {
 }
 
 /// `metric op value`.
-fn parse_constraint(text: &str) -> Result<Constraint, String> {
+pub(crate) fn parse_constraint(text: &str) -> Result<Constraint, String> {
     for (symbol, comparison) in [
         ("<=", Comparison::LessOrEqual),
         (">=", Comparison::GreaterOrEqual),
