@@ -34,6 +34,9 @@ pub struct FleetConfig {
     pub populations: Vec<PopulationConfig>,
     /// Faults injected at given times, in file order.
     pub faults: Vec<FaultConfig>,
+    /// Components that fail at random (`[[random_faults]]`): each run
+    /// expands them into concrete faults appended to `faults`.
+    pub random_faults: Vec<RandomFaultConfig>,
     /// Database clusters (`[[databases]]`).
     pub databases: Vec<DatabaseConfig>,
     /// Caches (`[[caches]]`).
@@ -74,6 +77,24 @@ pub enum FaultTarget {
     Cache(usize, usize),
     /// The GeoDNS provider.
     Dns,
+    /// A partition between regions `.0` and `.1` (`.0 < .1`): nothing
+    /// crosses, either way.
+    Partition(usize, usize),
+    /// A degraded link between regions `.0` and `.1` (`.0 < .1`):
+    /// [`FaultConfig::latency`] added one way, [`FaultConfig::loss`] of the
+    /// messages dropped.
+    Link(usize, usize),
+}
+
+/// One `[[random_faults]]` entry: components that fail independently.
+#[derive(Clone, Debug)]
+pub struct RandomFaultConfig {
+    /// Each component: what fails and its label in reports.
+    pub components: Vec<(FaultTarget, String)>,
+    /// Mean up time between failures of one component.
+    pub mtbf: SimDuration,
+    /// Time to repair.
+    pub mttr: Distribution,
 }
 
 /// One injected fault: its target and when it is down.
@@ -87,6 +108,11 @@ pub struct FaultConfig {
     pub window: Window,
     /// For a slow instance, how many times slower it serves (1 otherwise).
     pub slowdown: f64,
+    /// For a link fault, the one-way latency added (zero otherwise).
+    pub latency: SimDuration,
+    /// For a link fault, the probability a message across it is dropped
+    /// (0 otherwise).
+    pub loss: f64,
     /// Recovery-time objective the incident is judged against.
     pub rto_target: Option<SimDuration>,
     /// Recovery-point objective: the longest span of acknowledged writes
@@ -603,6 +629,7 @@ impl FleetConfig {
                 },
             }],
             faults: Vec::new(),
+            random_faults: Vec::new(),
             databases: Vec::new(),
             caches: Vec::new(),
             intra_region_latency: SimDuration::ZERO,

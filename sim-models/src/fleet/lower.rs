@@ -17,15 +17,15 @@ use super::config::{
     AccessKind, Algorithm, BalancerConfig, BreakerConfig, ClassConfig, ClientConfig, DnsConfig,
     FaultConfig, FaultTarget, FleetConfig, FleetRunConfig, GroupConfig, HealthCheckConfig,
     HedgeConfig, InstanceTypeConfig, Jitter, KeyPopularity, LoadConfig, OutlierConfig,
-    PopulationConfig, RegionConfig, RetryBudgetConfig, RetryConfig, RetryOn, SloConfig,
-    SlowStartConfig, WarmupConfig, Window, ZoneAwareConfig,
+    PopulationConfig, RandomFaultConfig, RegionConfig, RetryBudgetConfig, RetryConfig, RetryOn,
+    SloConfig, SlowStartConfig, WarmupConfig, Window, ZoneAwareConfig,
 };
 use super::data::lower::{DataTier, lower_data};
 use super::expect::{lower_expectations, lower_recovery};
 use super::spec::{
     AccessKindSpec, AlgorithmName, BalancerSpec, ClassSpec, ClientSpec, DnsSpec, FaultKindSpec,
     FaultSpec, FleetRunSpec, FleetScenarioFile, HealthCheckSpec, JitterSpec, KeysSpec,
-    PopulationSpec, RetryOnSpec,
+    PopulationSpec, RandomFaultKindSpec, RetryOnSpec,
 };
 use crate::scenario::{
     DEFAULT_SEED, MAX_ESTIMATED_EVENTS, MAX_SCENARIO_BYTES, MAX_TOTAL_SERVERS, Problem,
@@ -504,6 +504,7 @@ pub(crate) fn lower(
         run.duration,
         run.series_interval,
     );
+    let random_faults = lower_random_faults(c, file, &regions, &region_index, run.duration);
     if !check.ok() {
         return Err(check.finish());
     }
@@ -517,6 +518,7 @@ pub(crate) fn lower(
         dns,
         populations,
         faults,
+        random_faults,
         databases: data.databases,
         caches: data.caches,
         intra_region_latency: data.intra_region_latency,
@@ -578,6 +580,9 @@ fn lower_faults(
                 ("shard", spec.shard.is_some()),
                 ("replica", spec.replica.is_some()),
                 ("cache", spec.cache.is_some()),
+                ("peer", spec.peer.is_some()),
+                ("latency", spec.latency.is_some()),
+                ("loss", spec.loss.is_some()),
             ] {
                 if given {
                     c.add(
@@ -591,10 +596,33 @@ fn lower_faults(
                 label: "geodns".into(),
                 window,
                 slowdown: 1.0,
+                latency: SimDuration::ZERO,
+                loss: 0.0,
                 rto_target,
                 rpo_target,
             });
             continue;
+        }
+        if matches!(spec.kind, FaultKindSpec::Partition | FaultKindSpec::Link) {
+            if let Some(mut fault) = lower_link_fault(c, &fp, spec, file, region_index) {
+                fault.window = window;
+                fault.rto_target = rto_target;
+                fault.rpo_target = rpo_target;
+                out.push(fault);
+            }
+            continue;
+        }
+        for (field, given) in [
+            ("peer", spec.peer.is_some()),
+            ("latency", spec.latency.is_some()),
+            ("loss", spec.loss.is_some()),
+        ] {
+            if given {
+                c.add(
+                    format!("{fp}.{field}"),
+                    format!("`{field}` applies only to `partition` and `link` faults"),
+                );
+            }
         }
         if matches!(
             spec.kind,
@@ -606,6 +634,8 @@ fn lower_faults(
                     label,
                     window,
                     slowdown: 1.0,
+                    latency: SimDuration::ZERO,
+                    loss: 0.0,
                     rto_target,
                     rpo_target,
                 });
@@ -660,7 +690,11 @@ fn lower_faults(
             FaultKindSpec::DatabasePrimary
             | FaultKindSpec::DatabaseReplica
             | FaultKindSpec::Cache
-            | FaultKindSpec::Dns => unreachable!("data-tier and DNS faults are lowered above"),
+            | FaultKindSpec::Dns
+            | FaultKindSpec::Partition
+            | FaultKindSpec::Link => {
+                unreachable!("data-tier, DNS and link faults are lowered above")
+            }
         };
         for (field, given) in [
             ("zone", spec.zone.is_some()),
@@ -716,7 +750,9 @@ fn lower_faults(
             FaultKindSpec::DatabasePrimary
             | FaultKindSpec::DatabaseReplica
             | FaultKindSpec::Cache
-            | FaultKindSpec::Dns => None,
+            | FaultKindSpec::Dns
+            | FaultKindSpec::Partition
+            | FaultKindSpec::Link => None,
             FaultKindSpec::Instance | FaultKindSpec::SlowInstance => match (group, spec.instance) {
                 (Some(g), Some(k)) => {
                     let n = region.groups[g].instances;
@@ -760,7 +796,11 @@ fn lower_faults(
             FaultTarget::DatabasePrimary(..)
             | FaultTarget::DatabaseReplica(..)
             | FaultTarget::Cache(..)
-            | FaultTarget::Dns => unreachable!("data-tier and DNS faults are lowered above"),
+            | FaultTarget::Dns
+            | FaultTarget::Partition(..)
+            | FaultTarget::Link(..) => {
+                unreachable!("data-tier, DNS and link faults are lowered above")
+            }
         };
         let slowdown = match spec.slowdown {
             Some(x) if !(x > 1.0 && x <= 1000.0) => {
@@ -778,11 +818,260 @@ fn lower_faults(
             label,
             window,
             slowdown,
+            latency: SimDuration::ZERO,
+            loss: 0.0,
             rto_target,
             rpo_target,
         });
     }
     out
+}
+
+/// Most failures all `[[random_faults]]` entries together may be expected
+/// to produce in one run (components × duration / MTBF).
+pub const MAX_RANDOM_FAILURES: f64 = 50_000.0;
+
+/// `[[random_faults]]`: each names existing components; the expected
+/// number of failures is bounded so the expansion stays small.
+fn lower_random_faults(
+    c: &mut Check,
+    file: &FleetScenarioFile,
+    regions: &[RegionConfig],
+    region_index: &BTreeMap<&str, usize>,
+    duration: SimDuration,
+) -> Vec<RandomFaultConfig> {
+    let specs = file.random_faults.as_deref().unwrap_or_default();
+    let mut out = Vec::with_capacity(specs.len());
+    let mut expected_total = 0.0;
+    for (i, spec) in specs.iter().enumerate() {
+        let fp = format!("random_faults[{i}]");
+        let mtbf = c.positive_time(&format!("{fp}.mtbf"), spec.mtbf);
+        let mttr = c.dist(&format!("{fp}.mttr"), &spec.mttr);
+        let kind_name = match spec.kind {
+            RandomFaultKindSpec::Instance => "instance",
+            RandomFaultKindSpec::Zone => "zone",
+            RandomFaultKindSpec::Region => "region",
+        };
+        let wants_group = spec.kind == RandomFaultKindSpec::Instance;
+        let wants_zone = spec.kind == RandomFaultKindSpec::Zone;
+        if spec.group.is_some() && !wants_group {
+            c.add(
+                format!("{fp}.group"),
+                format!("`group` does not apply to a `{kind_name}` random fault"),
+            );
+        }
+        if spec.zone.is_some() && !wants_zone {
+            c.add(
+                format!("{fp}.zone"),
+                format!("`zone` does not apply to a `{kind_name}` random fault"),
+            );
+        }
+        let Some(r) = named(
+            c,
+            &format!("{fp}.region"),
+            "region",
+            &spec.region,
+            file.regions.iter().map(|r| r.name.as_str()),
+        ) else {
+            continue;
+        };
+        let _ = region_index;
+        let region = &regions[r];
+        let mut components = Vec::new();
+        match spec.kind {
+            RandomFaultKindSpec::Region => {
+                components.push((FaultTarget::Region(r), format!("region {}", region.name)));
+            }
+            RandomFaultKindSpec::Zone => match spec.zone.as_deref() {
+                Some(name) => {
+                    if let Some(z) = named(
+                        c,
+                        &format!("{fp}.zone"),
+                        "zone",
+                        name,
+                        region.zones.iter().map(String::as_str),
+                    ) {
+                        components.push((
+                            FaultTarget::Zone(r, z),
+                            format!("zone {}/{name}", region.name),
+                        ));
+                    }
+                }
+                None => {
+                    for (z, name) in region.zones.iter().enumerate() {
+                        components.push((
+                            FaultTarget::Zone(r, z),
+                            format!("zone {}/{name}", region.name),
+                        ));
+                    }
+                }
+            },
+            RandomFaultKindSpec::Instance => {
+                let Some(name) = spec.group.as_deref() else {
+                    c.add(
+                        format!("{fp}.group"),
+                        "an `instance` random fault needs `group`",
+                    );
+                    continue;
+                };
+                let Some(g) = named(
+                    c,
+                    &format!("{fp}.group"),
+                    "group",
+                    name,
+                    region.groups.iter().map(|g| g.name.as_str()),
+                ) else {
+                    continue;
+                };
+                for k in 0..region.groups[g].instances {
+                    components.push((
+                        FaultTarget::Instance(r, g, k),
+                        format!("instance {}/{name}#{k}", region.name),
+                    ));
+                }
+            }
+        }
+        let expected =
+            components.len() as f64 * duration.as_secs_f64() / mtbf.as_secs_f64().max(1e-9);
+        expected_total += expected;
+        if expected_total > MAX_RANDOM_FAILURES {
+            c.add(
+                format!("{fp}.mtbf"),
+                format!(
+                    "{} components × {duration} / MTBF {mtbf} ≈ {expected:.0} failures expected \
+                     (all random faults so far: {expected_total:.0}), more than the \
+                     {MAX_RANDOM_FAILURES} a run may expand; use a longer `mtbf`",
+                    components.len()
+                ),
+            );
+            continue;
+        }
+        out.push(RandomFaultConfig {
+            components,
+            mtbf,
+            mttr,
+        });
+    }
+    out
+}
+
+/// A `partition` or `link` fault between `region` and `peer` (window and
+/// targets filled in by the caller), or `None` after recording what is
+/// wrong.
+fn lower_link_fault(
+    c: &mut Check,
+    fp: &str,
+    spec: &FaultSpec,
+    file: &FleetScenarioFile,
+    region_index: &BTreeMap<&str, usize>,
+) -> Option<FaultConfig> {
+    let link = spec.kind == FaultKindSpec::Link;
+    let kind_name = if link { "link" } else { "partition" };
+    for (field, given) in [
+        ("zone", spec.zone.is_some()),
+        ("group", spec.group.is_some()),
+        ("instance", spec.instance.is_some()),
+        ("slowdown", spec.slowdown.is_some()),
+        ("database", spec.database.is_some()),
+        ("shard", spec.shard.is_some()),
+        ("replica", spec.replica.is_some()),
+        ("cache", spec.cache.is_some()),
+        ("latency", !link && spec.latency.is_some()),
+        ("loss", !link && spec.loss.is_some()),
+    ] {
+        if given {
+            c.add(
+                format!("{fp}.{field}"),
+                format!("`{field}` does not apply to a `{kind_name}` fault"),
+            );
+        }
+    }
+    let end = |c: &mut Check, field: &str, name: Option<&str>| -> Option<usize> {
+        let Some(name) = name else {
+            c.add(
+                format!("{fp}.{field}"),
+                format!("a `{kind_name}` fault needs `{field}` (the two regions it separates)"),
+            );
+            return None;
+        };
+        let r = region_index.get(name).copied();
+        if r.is_none() {
+            c.add(
+                format!("{fp}.{field}"),
+                format!(
+                    "no region is named `{name}` (regions: {})",
+                    region_names(file)
+                ),
+            );
+        }
+        r
+    };
+    let a = end(c, "region", spec.region.as_deref());
+    let b = end(c, "peer", spec.peer.as_deref());
+    let latency = spec
+        .latency
+        .map_or(SimDuration::ZERO, |v| c.time(&format!("{fp}.latency"), v));
+    let loss = match spec.loss {
+        Some(x) if !(0.0..=1.0).contains(&x) => {
+            c.add(
+                format!("{fp}.loss"),
+                format!("must be a probability from 0 to 1, got {x}"),
+            );
+            0.0
+        }
+        Some(x) => x,
+        None => 0.0,
+    };
+    if link && spec.latency.is_none() && spec.loss.is_none() {
+        c.add(
+            format!("{fp}.latency"),
+            "a `link` fault needs `latency`, `loss` or both",
+        );
+    }
+    let (a, b) = (a?, b?);
+    if a == b {
+        c.add(
+            format!("{fp}.peer"),
+            format!(
+                "a `{kind_name}` fault is between two different regions; both are `{}`",
+                file.regions[a].name
+            ),
+        );
+        return None;
+    }
+    let (lo, hi) = (a.min(b), a.max(b));
+    let (na, nb) = (&file.regions[lo].name, &file.regions[hi].name);
+    let (target, label) = if link {
+        let mut what = Vec::new();
+        if !latency.is_zero() {
+            what.push(format!("+{latency}"));
+        }
+        if loss > 0.0 {
+            what.push(format!("{}% loss", loss * 100.0));
+        }
+        (
+            FaultTarget::Link(lo, hi),
+            format!("link {na}|{nb} ({})", what.join(", ")),
+        )
+    } else {
+        (
+            FaultTarget::Partition(lo, hi),
+            format!("partition {na}|{nb}"),
+        )
+    };
+    Some(FaultConfig {
+        target,
+        label,
+        window: Window {
+            start: SimTime::ZERO,
+            end: SimTime::ZERO,
+        },
+        slowdown: 1.0,
+        latency,
+        loss,
+        rto_target: None,
+        rpo_target: None,
+    })
 }
 
 /// The position of `name` among `names` (a `what`'s names), or a problem at

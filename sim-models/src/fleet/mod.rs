@@ -17,6 +17,7 @@ pub mod load;
 pub mod lower;
 pub mod metrics;
 pub mod model;
+pub(crate) mod netfaults;
 pub mod overrides;
 pub mod policy_file;
 pub mod report;

@@ -57,6 +57,7 @@ use super::data::runtime::{
 };
 use super::health::{HealthChecker, OutlierDetector, slow_start_factor};
 use super::metrics::{Bucket, Outcome, ScopeStats, SeriesPoint};
+use super::netfaults::{NetFaults, expand_random_faults};
 
 /// "No instance" in an attempt.
 const NONE: u32 = u32::MAX;
@@ -682,6 +683,12 @@ pub struct FleetModel {
     data_lane_base: u32,
     node_offsets: Vec<Vec<u32>>,
     total_nodes: u32,
+    /// Partitions and degraded links between regions.
+    net: NetFaults,
+    /// Last delivery time on each network and query lane whose link has a
+    /// fault: messages on a link stay in order (FIFO, as over TCP) when its
+    /// added latency changes. Empty without network faults.
+    lane_floor: Vec<SimTime>,
 }
 
 /// Adds without overflowing: a heavy-tailed draw far beyond the run is
@@ -701,6 +708,17 @@ impl FleetModel {
     /// Builds the model for `config` with master seed `seed`.
     pub fn new(config: &FleetConfig, seed: u64) -> Self {
         let streams = RngStreams::new(seed);
+        // Random faults become concrete ones, drawn from their own streams.
+        let expanded;
+        let config = if config.random_faults.is_empty() {
+            config
+        } else {
+            let mut c = config.clone();
+            expand_random_faults(&mut c, &streams);
+            expanded = c;
+            &expanded
+        };
+        let net = NetFaults::new(config, &streams);
         let stream =
             |name: &str, i: usize| streams.stream(StreamKey::named(name).with_index(i as u64));
         let mut regions = Vec::with_capacity(config.regions.len());
@@ -980,6 +998,17 @@ impl FleetModel {
                 + config.populations.len()) as u32,
             node_offsets,
             total_nodes,
+            lane_floor: if net.any {
+                vec![
+                    SimTime::ZERO;
+                    2 * config.populations.len() * config.regions.len()
+                        + config.populations.len()
+                        + 2 * total_nodes as usize * config.regions.len()
+                ]
+            } else {
+                Vec::new()
+            },
+            net,
         };
         let alive: u64 = model.regions.iter().map(|r| r.alive).sum();
         debug_assert!(
@@ -1291,12 +1320,41 @@ impl FleetModel {
         // One lane per (population, region, direction): a fixed latency keeps
         // each lane in time order.
         let lane = 2 * (p as u32 * self.regions.len() as u32 + region);
-        sched.schedule_in_lane(
-            lane,
-            after(now, latency),
-            Event::AttemptArrive { attempt: a },
-        );
+        let home = self.config.populations[p].home_region;
+        match self.net_send(home, region as usize, now, latency, lane) {
+            Some(t) => {
+                sched.schedule_in_lane(lane, t, Event::AttemptArrive { attempt: a });
+            }
+            None => {
+                // Lost on the way (partition or link loss): the client
+                // times out.
+                self.attempts.items[a as usize].held = false;
+            }
+        }
         true
+    }
+
+    /// A message from region `from` to `to` sent at `now` with base one-way
+    /// latency `base` on event lane `lane`: when it arrives, or `None` if a
+    /// partition or link loss drops it. Without a fault on that link ever,
+    /// simply `now + base`; otherwise never before the lane's previous
+    /// message (a link delivers in order).
+    fn net_send(
+        &mut self,
+        from: usize,
+        to: usize,
+        now: SimTime,
+        base: SimDuration,
+        lane: u32,
+    ) -> Option<SimTime> {
+        if !self.net.affects(from, to) {
+            return Some(after(now, base));
+        }
+        let t = self.net.deliver(from, to, now, base)?;
+        let floor = &mut self.lane_floor[lane as usize];
+        let t = t.max(*floor);
+        *floor = t;
+        Some(t)
     }
 
     /// Makes sure population `p`'s timer fires no later than `t`.
@@ -1772,7 +1830,17 @@ impl FleetModel {
         // One lane per (region, node) each way: a fixed latency keeps each
         // in time order (the queue falls back to its heap otherwise).
         let lane = self.node_lane(r, d, s, node);
-        sched.schedule_in_lane(lane, after(start, latency), Event::DbArrive { attempt: a });
+        match self.net_send(r, node_region, start, latency, lane) {
+            Some(t) => {
+                sched.schedule_in_lane(lane, t, Event::DbArrive { attempt: a });
+            }
+            None => {
+                // Lost across a partition or a lossy link: as with a dead
+                // node, the connection attempt times out.
+                let timeout = self.config.databases[d].connect_timeout;
+                self.query_fails(a, after(start, timeout), sched);
+            }
+        }
     }
 
     /// The query fails: the instance learns it at `when`.
@@ -1854,14 +1922,14 @@ impl FleetModel {
         let (key, pop) = (at.key, at.pop);
         let (stale, ryw) = match self.config.databases[d].topology {
             Topology::ActiveActive { sync_interval } => {
-                let latency = data_latency_fn(&self.config);
+                let arrive = arrive_fn(&self.config, &self.net);
                 self.data.databases[d].shards[s].aa_read_staleness(
                     n,
                     key,
                     pop,
                     now,
                     sync_interval,
-                    &latency,
+                    &arrive,
                 )
             }
             Topology::PrimaryReplica => {
@@ -1915,11 +1983,12 @@ impl FleetModel {
                 ReadPolicy::ReadYourWrites { pin } => pin,
                 _ => SimDuration::ZERO,
             };
-            let latency = data_latency_fn(&self.config);
+            let latency = repl_latency_fn(&self.config, &self.net, now);
+            let arrive = arrive_fn(&self.config, &self.net);
             let db = &mut self.data.databases[d];
             let acked = match dbc.topology {
                 Topology::ActiveActive { sync_interval } => {
-                    if db.shards[s].aa_commit(n, key, p as u32, now, sync_interval, &latency)
+                    if db.shards[s].aa_commit(n, key, p as u32, now, sync_interval, &arrive)
                         && measuring
                     {
                         db.conflicts += 1;
@@ -1950,7 +2019,18 @@ impl FleetModel {
         };
         self.attempts.items[a as usize].query_result = QueryResult::Db;
         let lane = self.node_lane(r, d, s, n) + 1;
-        sched.schedule_in_lane(lane, after(reply_at, back), Event::DbReply { attempt: a });
+        let node_region = self.data.databases[d].shards[s].nodes[n].region;
+        match self.net_send(node_region, r, reply_at, back, lane) {
+            Some(t) => {
+                sched.schedule_in_lane(lane, t, Event::DbReply { attempt: a });
+            }
+            None => {
+                // The answer is lost across a partition or a lossy link: the
+                // instance gives up `connect_timeout` after it was sent.
+                let timeout = self.config.databases[d].connect_timeout;
+                self.query_fails(a, after(reply_at, timeout), sched);
+            }
+        }
     }
 
     fn on_db_reply(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
@@ -2138,7 +2218,7 @@ impl FleetModel {
             }
         } else if !was_up && is_up {
             let dbc = &self.config.databases[d];
-            let latency = data_latency_fn(&self.config);
+            let latency = repl_latency_fn(&self.config, &self.net, now);
             let db = &mut self.data.databases[d];
             let shard = &mut db.shards[s];
             let fenced = n == shard.primary && shard.phase == FailoverPhase::Promoting;
@@ -2171,7 +2251,7 @@ impl FleetModel {
         let Some(f) = dbc.failover else {
             return;
         };
-        let latency = data_latency_fn(&self.config);
+        let latency = repl_latency_fn(&self.config, &self.net, now);
         let db = &mut self.data.databases[d];
         let shard = &mut db.shards[s];
         let next = |step: u32| Event::Failover {
@@ -2270,7 +2350,20 @@ impl FleetModel {
         at.answer = answer;
         let latency = self.pops[at.pop as usize].latency_to[at.region as usize];
         let lane = 2 * (at.pop * self.regions.len() as u32 + at.region) + 1;
-        sched.schedule_in_lane(lane, after(now, latency), Event::Response { attempt: a });
+        let (from, home) = (
+            at.region as usize,
+            self.config.populations[at.pop as usize].home_region,
+        );
+        match self.net_send(from, home, now, latency, lane) {
+            Some(t) => {
+                sched.schedule_in_lane(lane, t, Event::Response { attempt: a });
+            }
+            None => {
+                // The answer is lost on the way back: the client times out.
+                self.attempts.items[a as usize].held = false;
+                self.maybe_free_attempt(a);
+            }
+        }
     }
 
     fn on_response(&mut self, a: u32, now: SimTime, sched: &mut Scheduler<Event>) {
@@ -2466,6 +2559,11 @@ impl FleetModel {
             }
             FaultTarget::Cache(c, r) => {
                 self.cache_fault(c, r, down);
+                return;
+            }
+            FaultTarget::Partition(..) | FaultTarget::Link(..) => {
+                // Their windows are known in advance: every message decides
+                // its fate when sent (`net_send`), so nothing changes here.
                 return;
             }
             FaultTarget::Dns => {
@@ -2990,7 +3088,7 @@ impl FleetModel {
     }
 
     fn close_bucket(&mut self, now: SimTime) {
-        let latency = data_latency_fn(&self.config);
+        let latency = arrive_fn(&self.config, &self.net);
         for (d, db) in self.data.databases.iter_mut().enumerate() {
             let active = matches!(
                 self.config.databases[d].topology,
@@ -3174,6 +3272,42 @@ impl FleetModel {
 fn data_latency_fn(config: &FleetConfig) -> impl Fn(usize, usize) -> SimDuration + '_ {
     let (inter, intra) = (&config.inter_region_latency, config.intra_region_latency);
     move |a, b| if a == b { intra } else { inter[a][b] }
+}
+
+/// Data-tier latency for replication traffic sent at `now`: across a
+/// partition, the stream waits for the heal (then one latency more); a
+/// degraded link adds its latency.
+fn repl_latency_fn<'a>(
+    config: &'a FleetConfig,
+    net: &'a NetFaults,
+    now: SimTime,
+) -> impl Fn(usize, usize) -> SimDuration + 'a {
+    let base = data_latency_fn(config);
+    move |a, b| {
+        let l = base(a, b);
+        if net.affects(a, b) {
+            net.stream_arrival(a, b, now, l).saturating_since(now)
+        } else {
+            l
+        }
+    }
+}
+
+/// When data-tier stream traffic (active-active sync batches) sent from
+/// region `a` at `t` reaches region `b`.
+fn arrive_fn<'a>(
+    config: &'a FleetConfig,
+    net: &'a NetFaults,
+) -> impl Fn(usize, usize, SimTime) -> SimTime + 'a {
+    let base = data_latency_fn(config);
+    move |a, b, t| {
+        let l = base(a, b);
+        if net.affects(a, b) {
+            net.stream_arrival(a, b, t, l)
+        } else {
+            after(t, l)
+        }
+    }
 }
 
 /// Picks `n` of the `active` instances (in launch order) for a scale-in:

@@ -41,6 +41,10 @@ pub struct FleetScenarioFile {
     /// Faults injected at given times (default none).
     #[serde(default)]
     pub faults: Option<Vec<FaultSpec>>,
+    /// Components that fail at random (MTBF/MTTR), expanded into a fault
+    /// timeline per run from their own random streams (default none).
+    #[serde(default)]
+    pub random_faults: Option<Vec<RandomFaultSpec>>,
     /// Database clusters that request classes query (default none).
     #[serde(default)]
     pub databases: Option<Vec<DatabaseSpec>>,
@@ -90,6 +94,12 @@ pub enum FaultKindSpec {
     /// The GeoDNS provider: clients whose cached answer expires while it is
     /// down cannot resolve, and their requests fail.
     Dns,
+    /// A network partition between `region` and `peer`: nothing crosses
+    /// between them, either way.
+    Partition,
+    /// A degraded link between `region` and `peer`: added one-way
+    /// `latency` and/or message `loss`, both ways.
+    Link,
 }
 
 /// `[[faults]]`: take a component down at `at` for `duration`.
@@ -136,10 +146,57 @@ pub struct FaultSpec {
     /// most 1,000).
     #[serde(default)]
     pub slowdown: Option<f64>,
+    /// The other end of the link (kinds `partition` and `link`).
+    #[serde(default)]
+    pub peer: Option<String>,
+    /// One-way latency added to every message across the link (kind
+    /// `link`).
+    #[serde(default)]
+    pub latency: Option<Seconds>,
+    /// Probability that a message across the link is dropped (kind `link`;
+    /// 0 to 1).
+    #[serde(default)]
+    pub loss: Option<f64>,
     /// When it fails, from the start of the run.
     pub at: Seconds,
     /// How long it stays down (positive).
     pub duration: Seconds,
+}
+
+/// What a `[[random_faults]]` entry makes fail at random.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RandomFaultKindSpec {
+    /// Every starting instance of `group` in `region`, independently.
+    Instance,
+    /// Every zone of `region` (or only `zone`), independently: a zone's
+    /// instances fail together.
+    Zone,
+    /// The region itself, with its databases and caches (shared fate).
+    Region,
+}
+
+/// `[[random_faults]]`: components that fail independently, each after an
+/// exponential time to failure with mean `mtbf` (counted from its last
+/// repair), and stay down for a `mttr` draw.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RandomFaultSpec {
+    /// What fails.
+    pub kind: RandomFaultKindSpec,
+    /// The region.
+    pub region: String,
+    /// The group (kind `instance`).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Only this zone (kind `zone`; default every zone of the region).
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Mean time between failures of one component (its mean up time).
+    pub mtbf: Seconds,
+    /// Time to repair, a distribution (e.g. `{ type = "exponential", mean =
+    /// "5min" }`).
+    pub mttr: DistributionSpec,
 }
 
 /// `[run]`: run length, warm-up, seed, series interval, SLO.

@@ -234,6 +234,8 @@ fn run(
                 end: opts.at + opts.duration,
             },
             slowdown: 1.0,
+            latency: SimDuration::ZERO,
+            loss: 0.0,
             rto_target: None,
             rpo_target: None,
         });

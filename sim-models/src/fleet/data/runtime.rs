@@ -358,7 +358,7 @@ impl Shard {
         commit: SimTime,
         at: usize,
         interval: SimDuration,
-        latency: &dyn Fn(usize, usize) -> SimDuration,
+        arrive: &dyn Fn(usize, usize, SimTime) -> SimTime,
     ) -> SimTime {
         if origin == at {
             return commit;
@@ -368,7 +368,7 @@ impl Shard {
         if node.died_at >= commit && ships > node.died_at && node.died_at > SimTime::ZERO {
             return SimTime::MAX;
         }
-        ships + latency(node.region, self.nodes[at].region)
+        arrive(node.region, self.nodes[at].region, ships)
     }
 
     /// Whether the write `w` was lost with its node (never shipped).
@@ -389,12 +389,12 @@ impl Shard {
         pop: u32,
         now: SimTime,
         interval: SimDuration,
-        latency: &dyn Fn(usize, usize) -> SimDuration,
+        arrive: &dyn Fn(usize, usize, SimTime) -> SimTime,
     ) -> bool {
         let conflict = self.aa_keys.get(&key).is_some_and(|w| {
             w.origin as usize != n
                 && !self.aa_lost(w, interval)
-                && self.aa_visible_at(w.origin as usize, w.commit, n, interval, latency) > now
+                && self.aa_visible_at(w.origin as usize, w.commit, n, interval, arrive) > now
         });
         self.aa_keys.insert(
             key,
@@ -405,12 +405,18 @@ impl Shard {
             },
         );
         let ships = boundary(now, interval, self.nodes[n].sync_phase);
-        let horizon = (0..self.nodes.len())
-            .map(|j| latency(self.nodes[n].region, self.nodes[j].region))
-            .max()
-            .unwrap_or(SimDuration::ZERO);
+        // When a batch from `n` shipped at `t` has reached every node.
+        let nodes = &self.nodes;
+        let origin = nodes[n].region;
+        let everywhere = |t: SimTime| {
+            nodes
+                .iter()
+                .map(|x| arrive(origin, x.region, t))
+                .max()
+                .unwrap_or(t)
+        };
         self.aa_recent
-            .push_back((key, n as u32, now, ships + horizon));
+            .push_back((key, n as u32, now, everywhere(ships)));
         while let Some(&(k, origin, commit, everywhere)) = self.aa_recent.front() {
             if everywhere > now {
                 break;
@@ -434,7 +440,7 @@ impl Shard {
             }),
         }
         // Keep the batches still travelling somewhere (a few intervals).
-        while batches.len() > 1 && batches[0].ships + horizon < now {
+        while batches.len() > 1 && everywhere(batches[0].ships) < now {
             batches.pop_front();
         }
         conflict
@@ -449,12 +455,12 @@ impl Shard {
         pop: u32,
         now: SimTime,
         interval: SimDuration,
-        latency: &dyn Fn(usize, usize) -> SimDuration,
+        arrive: &dyn Fn(usize, usize, SimTime) -> SimTime,
     ) -> (bool, bool) {
         match self.aa_keys.get(&key) {
             Some(w)
                 if !self.aa_lost(w, interval)
-                    && self.aa_visible_at(w.origin as usize, w.commit, n, interval, latency)
+                    && self.aa_visible_at(w.origin as usize, w.commit, n, interval, arrive)
                         > now =>
             {
                 (true, w.pop == pop)
@@ -469,17 +475,17 @@ impl Shard {
         &self,
         n: usize,
         now: SimTime,
-        latency: &dyn Fn(usize, usize) -> SimDuration,
+        arrive: &dyn Fn(usize, usize, SimTime) -> SimTime,
     ) -> SimDuration {
         let mut oldest: Option<SimTime> = None;
         for (a, batches) in self.aa_batches.iter().enumerate() {
             if a == n {
                 continue;
             }
-            let l = latency(self.nodes[a].region, self.nodes[n].region);
+            let (from, to) = (self.nodes[a].region, self.nodes[n].region);
             let dead = self.nodes[a].died_at;
             if let Some(b) = batches.iter().find(|b| {
-                b.ships + l > now
+                arrive(from, to, b.ships) > now
                     && b.oldest <= now
                     && !(dead > SimTime::ZERO && b.oldest <= dead && b.ships > dead)
             }) {
