@@ -54,9 +54,15 @@ pub fn show(ui: &mut Ui, report: &FleetReport, height: f32) {
     let end = report.measured_to_s;
     let interval = report.series.interval_s.max(1e-9);
     let regions = &report.series.regions;
-    let many_regions = regions.len() > 1;
 
-    let per_region = |value: fn(&SeriesPoint) -> Option<f64>| -> Build<'_> {
+    // One line per region (and the fleet's in grey when there are several).
+    fn per_region<'a>(
+        report: &'a FleetReport,
+        interval: f64,
+        value: impl Fn(&SeriesPoint) -> Option<f64> + 'a,
+    ) -> Build<'a> {
+        let regions = &report.series.regions;
+        let many_regions = regions.len() > 1;
         Box::new(move |plot: &mut PlotUi<'_>| {
             if many_regions {
                 plot.line(
@@ -72,10 +78,13 @@ pub fn show(ui: &mut Ui, report: &FleetReport, height: f32) {
                 );
             }
         })
-    };
+    }
 
     let mut plots: Vec<(&str, Build<'_>)> = Vec::new();
-    plots.push((TITLES[0], per_region(|p| Some(f64::from(p.rate_per_s)))));
+    plots.push((
+        TITLES[0],
+        per_region(report, interval, |p| Some(f64::from(p.rate_per_s))),
+    ));
     plots.push((
         TITLES[1],
         Box::new(move |plot: &mut PlotUi<'_>| {
@@ -109,23 +118,14 @@ pub fn show(ui: &mut Ui, report: &FleetReport, height: f32) {
         }),
     ));
     // Errors per bucket, per second of the bucket.
-    let errors: Build<'_> = Box::new(move |plot: &mut PlotUi<'_>| {
-        let value = |p: &SeriesPoint| Some(f64::from(p.errors) / interval);
-        if many_regions {
-            plot.line(
-                series_line("fleet", stairs(&report.series.global, interval, &value))
-                    .color(Color32::GRAY)
-                    .width(1.5),
-            );
-        }
-        for (i, r) in regions.iter().enumerate() {
-            plot.line(
-                series_line(r.name.as_str(), stairs(&r.points, interval, &value)).color(color(i)),
-            );
-        }
+    let errors = per_region(report, interval, move |p| {
+        Some(f64::from(p.errors) / interval)
     });
     plots.push((TITLES[2], errors));
-    plots.push((TITLES[3], per_region(|p| Some(f64::from(p.queue_length)))));
+    plots.push((
+        TITLES[3],
+        per_region(report, interval, |p| Some(f64::from(p.queue_length))),
+    ));
     plots.push((
         TITLES[4],
         Box::new(move |plot: &mut PlotUi<'_>| {
@@ -163,7 +163,10 @@ pub fn show(ui: &mut Ui, report: &FleetReport, height: f32) {
             }
         }),
     ));
-    plots.push((TITLES[5], per_region(|p| Some(f64::from(p.utilization)))));
+    plots.push((
+        TITLES[5],
+        per_region(report, interval, |p| Some(f64::from(p.utilization))),
+    ));
     let lags = lag_lines(report);
     if !lags.is_empty() {
         plots.push((
